@@ -1,0 +1,25 @@
+// sg/detail/type_traits.hpp — private helpers shared by sg's headers.
+#pragma once
+
+#include <type_traits>
+
+namespace sg::detail {
+
+// For static_assert in a template that must fail only when instantiated.
+template <class...>
+inline constexpr bool always_false = false;
+
+template <class T>
+concept not_void = !std::is_void_v<T>;
+
+// std::forward_like (C++23) for the one case sg needs: an element of a range taken as an
+// rvalue when the range itself was an rvalue.
+template <class Range, class T>
+constexpr decltype(auto) forward_element(T& element) noexcept {
+  if constexpr (std::is_lvalue_reference_v<Range>)
+    return static_cast<T const&>(element);
+  else
+    return static_cast<T&&>(element);
+}
+
+}  // namespace sg::detail

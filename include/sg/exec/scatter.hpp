@@ -1,0 +1,288 @@
+// sg/exec/scatter.hpp — the synchronous scatter: call every shard of a set, feed each
+// answer to the merge's accumulator as it arrives, record every failure. Private to sg;
+// the public face is sg::scatter(...) | ... in sg/pipeline.hpp.
+#pragma once
+
+#include <sg/error.hpp>
+#include <sg/exec/on.hpp>
+#include <sg/gathered.hpp>
+#include <sg/policy/partial.hpp>
+#include <sg/shard.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace sg::detail {
+
+struct failure_info {
+  std::error_code error;
+  std::string what;
+};
+
+// Describes the exception being handled. Call only inside a catch block.
+inline failure_info current_failure() {
+  try {
+    throw;
+  } catch (std::system_error const& e) {
+    return {e.code(), e.what()};
+  } catch (std::exception const& e) {
+    return {make_error_code(errc::shard_failed), e.what()};
+  } catch (...) {
+    return {make_error_code(errc::shard_failed), "unknown exception"};
+  }
+}
+
+template <class R>
+using outcome = std::variant<R, failure_info>;
+
+// Calls one shard. Whatever it throws or returns as an error becomes a failure_info; the
+// only exception that leaves is std::bad_alloc while describing a failure.
+template <class R, class S, class Req>
+outcome<R> call_shard(S& shard, Req const& req) {
+  try {
+    decltype(auto) raw = sg::execute(shard, req);
+    using raw_type = std::remove_cvref_t<decltype(raw)>;
+    if constexpr (expected_like<raw_type>) {
+      if (!raw.has_value()) {
+        std::error_code ec = raw.error();
+        return failure_info{ec, ec.message()};
+      }
+      return outcome<R>(std::in_place_index<0>, static_cast<R>(*std::move(raw)));
+    } else {
+      return outcome<R>(std::in_place_index<0>,
+                        static_cast<R>(std::forward<decltype(raw)>(raw)));
+    }
+  } catch (...) {
+    return current_failure();
+  }
+}
+
+// Feeds answers to the accumulator and collects failures; builds the gathered result.
+template <class R, class Acc>
+class gather_sink {
+ public:
+  explicit gather_sink(Acc acc) : acc_(std::move(acc)) {}
+
+  void take(std::size_t shard, outcome<R>&& o) {
+    if (o.index() == 0) {
+      try {
+        acc_.add(shard, std::get<0>(std::move(o)));
+        ++succeeded_;
+        return;
+      } catch (...) {
+        fail(shard, current_failure());  // the merge rejected this answer
+        return;
+      }
+    }
+    fail(shard, std::get<1>(std::move(o)));
+  }
+
+  // Finishes the merge and applies the completion rule: `ec` is cleared on success, else
+  // set to sg::errc::no_shards or sg::errc::partial_result.
+  auto finish(std::size_t targeted, partial const& rule, std::error_code& ec) && {
+    std::sort(failures_.begin(), failures_.end(),
+              [](shard_failure const& a, shard_failure const& b) { return a.shard < b.shard; });
+    using T = std::remove_cvref_t<decltype(std::move(acc_).finish())>;
+    const completeness c{targeted, succeeded_, failures_.size(), 0};
+    gathered<T> g{std::move(acc_).finish(), c, std::move(failures_)};
+    if (targeted == 0)
+      ec = errc::no_shards;
+    else if (!rule.accepts(succeeded_, targeted))
+      ec = errc::partial_result;
+    else
+      ec.clear();
+    return g;
+  }
+
+ private:
+  void fail(std::size_t shard, failure_info&& f) {
+    failures_.push_back(shard_failure{shard, f.error, std::move(f.what), 1});
+  }
+
+  Acc acc_;
+  std::vector<shard_failure> failures_;
+  std::size_t succeeded_ = 0;
+};
+
+// --- inline: every shard on the calling thread, in shard order ------------------------------
+template <class R, class Set, class Req, class Sink>
+void scatter(inline_executor, Set& set, Req const& req, Sink& sink) {
+  for_each_shard(set, [&](std::size_t i, auto& shard) { sink.take(i, call_shard<R>(shard, req)); });
+}
+
+// --- on an executor ----------------------------------------------------------------------------
+// Calls shard i of a set by runtime index.
+template <class R, class Set, class Req>
+class indexed_caller {
+ public:
+  indexed_caller(Set& set, Req const& req) : set_(&set), req_(&req) {
+    if constexpr (shard_range<Set>) {
+      shards_.reserve(shard_count(set));
+      for_each_shard(set, [&](std::size_t, auto& shard) { shards_.push_back(&shard); });
+    }
+  }
+
+  outcome<R> operator()(std::size_t i) const {
+    if constexpr (shard_range<Set>) {
+      return call_shard<R>(*shards_[i], *req_);
+    } else {
+      return call_tuple(i, std::make_index_sequence<tuple_size_of<std::remove_cv_t<Set>>::value>{});
+    }
+  }
+
+ private:
+  template <std::size_t... I>
+  outcome<R> call_tuple(std::size_t i, std::index_sequence<I...>) const {
+    std::optional<outcome<R>> o;
+    ((i == I ? (void)o.emplace(call_shard<R>(boost::hana::at_c<I>(*set_), *req_)) : void()), ...);
+    return std::move(*o);
+  }
+
+  template <class S>
+  struct element {
+    using type = void;  // a tuple: shards are reached through the set itself
+  };
+  template <shard_range S>
+  struct element<S> {
+    using type = std::remove_reference_t<std::ranges::range_reference_t<S>>;
+  };
+  using shard_type = typename element<Set>::type;
+  Set* set_;
+  Req const* req_;
+  std::vector<shard_type*> shards_;
+};
+
+// State shared by the caller and the tasks it posts. A task claims its shard before
+// calling it; the caller claims, and runs itself, every shard no task has started. So the
+// gather completes even if the executor never runs a task, and a task that runs after the
+// gather completed finds its shard claimed and touches nothing but this state, which it
+// keeps alive.
+template <class R, class Caller>
+class pool_state {
+ public:
+  pool_state(Caller call, std::size_t n)
+      : call_(std::move(call)), claimed_(new std::atomic<bool>[n] {}), slots_(n) {
+    ready_.reserve(n);
+  }
+
+  bool claim(std::size_t i) noexcept { return !claimed_[i].exchange(true, std::memory_order_acq_rel); }
+
+  outcome<R> call(std::size_t i) const {
+    try {
+      return call_(i);
+    } catch (...) {  // std::bad_alloc while describing a failure: report it without text
+      return failure_info{std::make_error_code(std::errc::not_enough_memory), {}};
+    }
+  }
+
+  // In a task: if the shard is still unclaimed, call it and hand the answer to the caller.
+  void run_posted(std::size_t i) noexcept {
+    in_flight_.fetch_add(1, std::memory_order_acq_rel);  // before the claim: see quiesce()
+    if (claim(i)) {
+      outcome<R> o = call(i);
+      std::lock_guard lock(mutex_);
+      slots_[i].emplace(std::move(o));
+      ready_.push_back(i);
+      in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+    } else {
+      std::lock_guard lock(mutex_);
+      in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    ready_cv_.notify_all();
+  }
+
+  // On the caller, when it must leave early (an exception): no shard starts any more, and
+  // no task that did start is still using the set or the request when this returns.
+  void quiesce(std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) claim(i);
+    std::unique_lock lock(mutex_);
+    ready_cv_.wait(lock, [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
+  }
+
+  // On the caller: takes the answers tasks have delivered so far, waiting for one if
+  // `wait` and none is there.
+  void take_ready(std::vector<std::size_t>& out, bool wait) {
+    std::unique_lock lock(mutex_);
+    if (wait) ready_cv_.wait(lock, [&] { return !ready_.empty(); });
+    out.swap(ready_);
+  }
+
+  outcome<R>&& slot(std::size_t i) noexcept { return std::move(*slots_[i]); }
+
+ private:
+  Caller call_;
+  std::unique_ptr<std::atomic<bool>[]> claimed_;
+  std::vector<std::optional<outcome<R>>> slots_;
+  std::mutex mutex_;
+  std::condition_variable ready_cv_;
+  std::vector<std::size_t> ready_;
+  std::atomic<std::size_t> in_flight_{0};
+};
+
+// On the caller: run every shard no task has claimed, feed every answer, until all n are in.
+template <class State, class Sink>
+void gather_loop(State& state, Sink& sink, std::size_t n) {
+  std::size_t remaining = n;
+  std::size_t next_own = 0;
+  std::vector<std::size_t> ready;
+  ready.reserve(n);
+  while (remaining != 0) {
+    std::size_t own = n;
+    while (next_own < n) {
+      std::size_t i = next_own++;
+      if (state.claim(i)) {
+        own = i;
+        break;
+      }
+    }
+    if (own != n) {
+      sink.take(own, state.call(own));
+      --remaining;
+    }
+    // With nothing left to run here, block until a task delivers.
+    state.take_ready(ready, own == n && remaining != 0);
+    for (std::size_t i : ready) {
+      sink.take(i, state.slot(i));
+      --remaining;
+    }
+    ready.clear();
+  }
+}
+
+template <class R, executor Ex, class Set, class Req, class Sink>
+void scatter(Ex const& ex, Set& set, Req const& req, Sink& sink) {
+  const std::size_t n = shard_count(set);
+  if (n == 0) return;
+  using state_type = pool_state<R, indexed_caller<R, Set, Req>>;
+  auto state = std::make_shared<state_type>(indexed_caller<R, Set, Req>(set, req), n);
+
+  // Shard 0 is kept for the calling thread; the others are offered to the executor.
+  for (std::size_t i = 1; i < n; ++i) {
+    try {
+      ex.execute([state, i]() noexcept { state->run_posted(i); });
+    } catch (...) {
+      // Not posted: the caller will run this shard itself.
+    }
+  }
+
+  try {
+    gather_loop(*state, sink, n);
+  } catch (...) {
+    state->quiesce(n);
+    throw;
+  }
+}
+
+}  // namespace sg::detail

@@ -1,0 +1,64 @@
+// sg/merge/protocol.hpp — what a merge strategy is.
+//
+// A merge folds per-shard answers into one value, one answer at a time, in whatever order
+// the answers arrive:
+//
+//   auto acc = m.accumulator<Resp>();          // Resp: the shards' answer type
+//   acc.add(shard_index, std::move(response));  // once per answering shard, any order
+//   T out = std::move(acc).finish();
+//
+// Every merge is also callable on a range of per-shard answers, answer i from shard i:
+// `T out = m(responses);`. Rules every merge keeps (the pipeline relies on them):
+//  * add() gives the strong guarantee: if it throws, the accumulator is as before the call,
+//    and the pipeline records that shard as failed with the exception's message (so a
+//    merge that detects bad input in an answer rejects that answer, never part of it);
+//  * the result does not depend on arrival order unless the merge documents it;
+//  * an accumulator is used by one thread at a time (the pipeline serializes add()).
+// Example: include/sg/merge/concat.hpp, tests/merge/concat.cpp.
+#pragma once
+
+#include <sg/detail/type_traits.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace sg {
+
+// The accumulator type M gives for answers of type Resp.
+template <class M, class Resp>
+using accumulator_t = decltype(std::declval<M const&>().template accumulator<Resp>());
+
+// M can merge answers of type Resp: it gives an accumulator that takes (index, Resp&&)
+// and finishes, as an rvalue, into a value.
+template <class M, class Resp>
+concept merge_for = requires(M const& m) { m.template accumulator<Resp>(); } &&
+                    requires(accumulator_t<M, Resp>& acc, std::size_t shard, Resp&& r) {
+                      acc.add(shard, std::move(r));
+                      { std::move(acc).finish() } -> detail::not_void;
+                    };
+
+// What merging answers of type Resp with M produces.
+template <class M, class Resp>
+  requires merge_for<M, Resp>
+using merge_result_t =
+    std::remove_cvref_t<decltype(std::declval<accumulator_t<M, Resp>&&>().finish())>;
+
+namespace detail {
+
+// `m(responses)`: feeds answer i of the range as shard i's. Answers are moved from an
+// rvalue range and copied from an lvalue one.
+template <class M, std::ranges::input_range Responses>
+  requires merge_for<M, std::ranges::range_value_t<Responses>>
+constexpr auto merge_all(M const& m, Responses&& responses) {
+  using resp = std::ranges::range_value_t<Responses>;
+  auto acc = m.template accumulator<resp>();
+  std::size_t shard = 0;
+  for (auto&& r : responses) acc.add(shard++, resp(forward_element<Responses>(r)));
+  return std::move(acc).finish();
+}
+
+}  // namespace detail
+}  // namespace sg

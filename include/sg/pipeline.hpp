@@ -1,0 +1,294 @@
+// sg/pipeline.hpp — scatter | with | on | gather: one request to many shards, one answer.
+//
+//   auto pipe = sg::scatter(shards)                              // a set of shards
+//             | sg::with(sg::partial{.min_success_ratio = 0.5})  // policies (optional)
+//             | sg::on(pool)                                     // executor (optional)
+//             | sg::gather(sg::merge::concat());                 // the merge
+//   sg::gathered r = pipe(request);             // throws sg::scatter_error on failure
+//   sg::gathered s = pipe(request, ec);         // or reports it in ec
+//
+// A pipeline is a regular value: cheap to copy (it holds a reference to an lvalue shard
+// set, or owns an rvalue one and any view), and callable from several threads at once if
+// its shards are. The result type is deduced: gathered<merge_result_t<Merge, Resp>>, Resp
+// being the shards' (common) answer type. Examples: examples/quickstart.cpp,
+// docs/concepts.md.
+#pragma once
+
+#include <sg/detail/type_traits.hpp>
+#include <sg/exec/on.hpp>
+#include <sg/exec/scatter.hpp>
+#include <sg/gathered.hpp>
+#include <sg/merge/protocol.hpp>
+#include <sg/policy/partial.hpp>
+#include <sg/policy/policy.hpp>
+#include <sg/shard.hpp>
+
+#include <cstddef>
+#include <ranges>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace sg {
+
+namespace detail {
+
+// How a pipeline holds its shard set: by reference to an lvalue, by value otherwise.
+template <class Set>
+struct shard_ref {
+  Set* set;
+  constexpr Set& get() const noexcept { return *set; }
+};
+template <class Set>
+struct shard_own {
+  Set set;
+  constexpr Set const& get() const noexcept { return set; }
+};
+
+struct no_merge {};
+
+template <class... Ps>
+struct with_stage {
+  std::tuple<Ps...> policies;
+};
+
+template <class M>
+struct gather_stage {
+  M merge;
+};
+
+template <class P, class... Ps>
+inline constexpr std::size_t count_kind = (std::size_t{0} + ... +
+                                           std::is_same_v<typename P::policy_tag, typename Ps::policy_tag>);
+
+template <class... Ps>
+inline constexpr bool distinct_kinds = ((count_kind<Ps, Ps...> == 1) && ...);
+
+template <class Tuple>
+inline constexpr bool distinct_kinds_of = false;
+template <class... Ps>
+inline constexpr bool distinct_kinds_of<std::tuple<Ps...>> = distinct_kinds<Ps...>;
+
+// The completion rule among a pipeline's policies; every shard must answer without one.
+template <class... Ps>
+constexpr partial completion_rule(std::tuple<Ps...> const& policies) {
+  partial rule{};
+  std::apply([&](auto const&... p) {
+    ([&] {
+      if constexpr (std::is_same_v<typename std::remove_cvref_t<decltype(p)>::policy_tag, completion_rule_tag>)
+        rule = p;
+    }(), ...);
+  }, policies);
+  return rule;
+}
+
+}  // namespace detail
+
+template <class Holder, class Exec, class Policies, class Merge>
+class pipeline;
+
+namespace detail {
+template <class T>
+inline constexpr bool is_pipeline = false;
+template <class H, class E, class P, class M>
+inline constexpr bool is_pipeline<pipeline<H, E, P, M>> = true;
+template <class T>
+inline constexpr bool is_stage = false;
+template <class... Ps>
+inline constexpr bool is_stage<with_stage<Ps...>> = true;
+template <class M>
+inline constexpr bool is_stage<gather_stage<M>> = true;
+template <class E>
+inline constexpr bool is_stage<on_stage<E>> = true;
+}  // namespace detail
+
+// The composed pipeline. Built only by sg::scatter(...) and `|`; see the top of the file.
+template <class Holder, class Exec, class Policies, class Merge>
+class pipeline {
+ public:
+  // The shard set as the pipeline sees it (const when the pipeline owns it).
+  using set_type = std::remove_reference_t<decltype(std::declval<Holder const&>().get())>;
+
+  constexpr pipeline(Holder holder, Exec exec, Policies policies, Merge merge)
+      : holder_(std::move(holder)), exec_(std::move(exec)), policies_(std::move(policies)),
+        merge_(std::move(merge)) {}
+
+  // Sends `request` to every shard, merges the answers. Throws sg::scatter_error when no
+  // shard is targeted or the completion rule is not met; the error carries the partial
+  // result. Exceptions thrown by the merge's finish() propagate unchanged.
+  template <class Req>
+  auto operator()(Req const& request) const {
+    if constexpr (check<Req>()) {
+      std::error_code ec;
+      auto result = run(request, ec);
+      if (ec) throw scatter_error(ec, std::move(result));
+      return result;
+    }
+  }
+
+  // As above, but reports the failed rule in `ec` (cleared on success) and returns the
+  // partial result instead of throwing.
+  template <class Req>
+  auto operator()(Req const& request, std::error_code& ec) const {
+    if constexpr (check<Req>()) return run(request, ec);
+  }
+
+  // --- composition (hidden friends, found through the pipeline) ---------------------
+  template <class... Ps>
+  friend constexpr auto operator|(pipeline p, detail::with_stage<Ps...> w) {
+    static_assert(std::is_same_v<Merge, detail::no_merge>,
+                  "sg::with(...) must come before sg::gather(...): scatter | with | gather");
+    using all = decltype(std::tuple_cat(std::move(p.policies_), std::move(w.policies)));
+    static_assert(detail::distinct_kinds_of<all>,
+                  "sg::with: two policies of the same kind (e.g. two sg::partial); give each "
+                  "kind once");
+    return pipeline<Holder, Exec, all, Merge>(std::move(p.holder_), std::move(p.exec_),
+                                              std::tuple_cat(std::move(p.policies_), std::move(w.policies)),
+                                              std::move(p.merge_));
+  }
+
+  template <class E>
+  friend constexpr auto operator|(pipeline p, detail::on_stage<E> o) {
+    static_assert(std::is_same_v<Merge, detail::no_merge>,
+                  "sg::on(...) must come before sg::gather(...): scatter | on | gather");
+    static_assert(std::is_same_v<Exec, inline_executor>, "sg::on: a pipeline runs on one executor");
+    return pipeline<Holder, E, Policies, Merge>(std::move(p.holder_), std::move(o.executor),
+                                                std::move(p.policies_), std::move(p.merge_));
+  }
+
+  template <class M>
+  friend constexpr auto operator|(pipeline p, detail::gather_stage<M> g) {
+    static_assert(std::is_same_v<Merge, detail::no_merge>,
+                  "sg::gather: the pipeline already has a merge; give one sg::gather(...)");
+    return pipeline<Holder, Exec, Policies, M>(std::move(p.holder_), std::move(p.exec_),
+                                               std::move(p.policies_), std::move(g.merge));
+  }
+
+  constexpr Merge const& merge() const noexcept { return merge_; }
+  constexpr Policies const& policies() const noexcept { return policies_; }
+  constexpr Exec const& executor() const noexcept { return exec_; }
+  constexpr set_type& shards() const noexcept { return holder_.get(); }
+
+ private:
+  template <class, class, class, class>
+  friend class pipeline;
+
+  // Every misuse stops here with one sentence, before anything else is instantiated.
+  template <class Req>
+  static consteval bool check() {
+    if constexpr (std::is_same_v<Merge, detail::no_merge>) {
+      static_assert(detail::always_false<Req>,
+                    "sg: the pipeline has no merge: end it with | sg::gather(merge)");
+      return false;
+    } else if constexpr (!shard_set_for<set_type, Req>) {
+      static_assert(detail::always_false<Req>,
+                    "sg::scatter: a shard in the set is not a shard for Req (sg::shard_for): "
+                    "no s.execute(req), no execute(s, req) found by ADL, s is not callable "
+                    "with req, and req is not callable with s");
+      return false;
+    } else if constexpr (!has_set_response<set_type, Req>) {
+      static_assert(detail::always_false<Req>,
+                    "sg::scatter: the shards of the tuple answer Req with types that have no "
+                    "common type (std::common_type); make them answer one type");
+      return false;
+    } else if constexpr (!merge_for<Merge, set_response_t<set_type, Req>>) {
+      static_assert(detail::always_false<Req>,
+                    "sg::gather: the merge cannot take the shards' answer type "
+                    "(sg::merge_for): no m.accumulator<Resp>() whose add(index, Resp&&) and "
+                    "finish() are valid");
+      return false;
+    } else {
+      return true;
+    }
+  }
+
+  template <class Req>
+  auto run(Req const& request, std::error_code& ec) const {
+    using response = set_response_t<set_type, Req>;
+    detail::gather_sink<response, accumulator_t<Merge, response>> sink(
+        merge_.template accumulator<response>());
+    set_type& set = holder_.get();
+    detail::scatter<response>(exec_, set, request, sink);
+    return std::move(sink).finish(detail::shard_count(set), detail::completion_rule(policies_), ec);
+  }
+
+  Holder holder_;
+  Exec exec_;
+  Policies policies_;
+  Merge merge_;
+};
+
+namespace detail {
+
+struct scatter_fn {
+  template <class Set>
+  constexpr auto operator()(Set&& set) const {
+    using S = std::remove_cvref_t<Set>;
+    if constexpr (!shard_set<S>) {
+      static_assert(always_false<Set>,
+                    "sg::scatter: the argument is not a shard set: pass a forward range of "
+                    "shards (std::vector, std::array, std::span, a range-v3 view) or a "
+                    "std::tuple / boost::hana::tuple of shards");
+    } else if constexpr (std::is_lvalue_reference_v<Set> &&
+                         !(shard_range<S> && std::ranges::view<S>)) {
+      using holder = shard_ref<std::remove_reference_t<Set>>;
+      return pipeline<holder, inline_executor, std::tuple<>, no_merge>(holder{&set}, {}, {}, {});
+    } else {
+      static_assert(shard_set<S const>,
+                    "sg::scatter: a shard range the pipeline owns must be iterable when "
+                    "const (views such as views::filter are not): pass it as an lvalue");
+      using holder = shard_own<S>;
+      return pipeline<holder, inline_executor, std::tuple<>, no_merge>(
+          holder{std::forward<Set>(set)}, {}, {}, {});
+    }
+  }
+};
+
+struct with_fn {
+  template <class... Ps>
+  constexpr auto operator()(Ps... policies) const {
+    static_assert((policy<Ps> && ...),
+                  "sg::with: an argument is not a policy (sg::policy: no nested policy_tag)");
+    static_assert(distinct_kinds<Ps...>,
+                  "sg::with: two policies of the same kind (e.g. two sg::partial); give each "
+                  "kind once");
+    (
+        [&] {
+          if constexpr (requires { policies.validate(); }) policies.validate();
+        }(),
+        ...);
+    return with_stage<Ps...>{std::tuple<Ps...>(std::move(policies)...)};
+  }
+};
+
+struct gather_fn {
+  template <class M>
+  constexpr auto operator()(M merge) const {
+    return gather_stage<M>{std::move(merge)};
+  }
+};
+
+// A stage on the left of `|` means the pipeline did not start with sg::scatter.
+template <class L, class R>
+  requires is_stage<L>
+auto operator|(L, R) {  // deduced, so the assertion fires before any use of the result
+  static_assert(always_false<L>,
+                "sg: a pipeline starts with sg::scatter(shards): write sg::scatter(shards) | "
+                "sg::with(...) | sg::gather(merge)");
+}
+
+}  // namespace detail
+
+// Starts a pipeline over a shard set (a forward range, or a tuple, of shards). An lvalue
+// set is referenced and must outlive the pipeline; an rvalue set or a view is owned.
+inline constexpr detail::scatter_fn scatter{};
+
+// Adds policies (sg::partial, …) between scatter and gather; validates their settings
+// and throws std::invalid_argument on a bad one. At most one policy of each kind.
+inline constexpr detail::with_fn with{};
+
+// Ends a pipeline with a merge strategy (sg::merge::concat(), …).
+inline constexpr detail::gather_fn gather{};
+
+}  // namespace sg

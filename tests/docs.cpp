@@ -1,0 +1,135 @@
+// The snippets of docs/concepts.md, compiled and run. Keep the two in step: each block
+// here is marked with the heading it appears under.
+#include <sg/sg.hpp>
+
+#include <boost/asio/thread_pool.hpp>
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+// ## Shards — a member function
+namespace docs_member {
+struct row {
+  int key;
+  std::string value;
+  friend bool operator==(row const&, row const&) = default;
+};
+struct get_range {
+  int lo, hi;
+};
+
+class kv_shard {
+ public:
+  explicit kv_shard(std::map<int, std::string> data) : data_(std::move(data)) {}
+  std::vector<row> execute(get_range const& r) const {
+    std::vector<row> out;
+    for (auto it = data_.lower_bound(r.lo); it != data_.end() && it->first <= r.hi; ++it)
+      out.push_back({it->first, it->second});
+    return out;
+  }
+
+ private:
+  std::map<int, std::string> data_;
+};
+}  // namespace docs_member
+
+// ## Shards — a free function found by ADL, for a type you cannot change
+namespace vendor {
+struct client {
+  std::string host;
+};
+}  // namespace vendor
+namespace vendor {
+inline std::vector<std::string> execute(client const& c, std::string const& query) {
+  return {c.host + ": " + query};
+}
+}  // namespace vendor
+
+// ## Merges — writing your own
+namespace docs_merge {
+// Counts the rows of every answer.
+struct count_rows {
+  template <class Resp>
+  struct accumulator_type {
+    std::size_t rows = 0;
+    void add(std::size_t /*shard*/, Resp&& answer) { rows += std::size(answer); }
+    std::size_t finish() && { return rows; }
+  };
+  template <class Resp>
+  accumulator_type<Resp> accumulator() const {
+    return {};
+  }
+};
+}  // namespace docs_merge
+
+TEST_CASE("docs/concepts.md: shards", "[docs]") {
+  using namespace docs_member;
+  std::vector<kv_shard> shards{kv_shard({{1, "a"}, {5, "e"}}), kv_shard({{3, "c"}, {9, "i"}})};
+  auto pipe = sg::scatter(shards) | sg::gather(sg::merge::concat());
+  sg::gathered r = pipe(get_range{2, 6});
+  CHECK(r.value == std::vector<row>{{5, "e"}, {3, "c"}});
+
+  std::vector<vendor::client> clients{{"db1"}, {"db2"}};
+  auto fan = sg::scatter(clients) | sg::gather(sg::merge::concat());
+  CHECK(fan(std::string("select 1")).value ==
+        std::vector<std::string>{"db1: select 1", "db2: select 1"});
+
+  // plain data is a shard when the request is a function of it
+  std::vector<std::vector<int>> partitions{{1, 2, 3}, {4, 5}};
+  auto sum = [](std::vector<int> const& p) { return std::vector<long>{p[0] + 0L}; };
+  CHECK((sg::scatter(partitions) | sg::gather(sg::merge::concat()))(sum).value ==
+        std::vector<long>{1, 4});
+}
+
+TEST_CASE("docs/concepts.md: merges", "[docs]") {
+  std::vector<std::vector<int>> answers{{1, 2}, {3}};
+  CHECK(sg::merge::concat()(answers) == std::vector<int>{1, 2, 3});
+  CHECK(sg::detail::merge_all(docs_merge::count_rows{}, answers) == 3);
+
+  auto acc = sg::merge::concat().accumulator<std::vector<int>>();
+  acc.add(1, {3});     // answers may arrive in any order...
+  acc.add(0, {1, 2});
+  CHECK(std::move(acc).finish() == std::vector<int>{1, 2, 3});  // ...shard order is kept
+
+  std::vector<std::vector<int>> shards{{1, 2}, {3}};
+  auto identity = [](std::vector<int> const& p) { return p; };
+  auto pipe = sg::scatter(shards) | sg::gather(docs_merge::count_rows{});
+  CHECK(pipe(identity).value == 3);
+}
+
+TEST_CASE("docs/concepts.md: completeness and failures", "[docs]") {
+  auto healthy = [](int x) { return std::vector<int>{x}; };
+  auto broken = [](int) -> std::vector<int> { throw std::runtime_error("disk full"); };
+  std::vector<std::function<std::vector<int>(int)>> shards{healthy, broken, healthy};
+
+  auto strict = sg::scatter(shards) | sg::gather(sg::merge::concat());
+  try {
+    strict(7);
+  } catch (sg::scatter_error const& e) {
+    // e.what(): "sg: 1 of 3 shards failed (shard 1: disk full): fewer shards answered than required"
+    CHECK(e.code() == sg::errc::partial_result);
+    CHECK(e.partial<std::vector<int>>()->value == std::vector<int>{7, 7});
+  }
+
+  std::error_code ec;
+  sg::gathered r = strict(7, ec);  // the same, without an exception
+  CHECK(ec == sg::errc::partial_result);
+
+  auto lenient = sg::scatter(shards) | sg::with(sg::partial{.min_success_ratio = 0.6}) |
+                 sg::gather(sg::merge::concat());
+  sg::gathered ok = lenient(7);  // 2 of 3 >= 0.6: a success, flagged
+  CHECK(ok.value == std::vector<int>{7, 7});
+  CHECK(!ok.completeness.complete());
+  CHECK(ok.failures.at(0).shard == 1);
+  CHECK(ok.failures.at(0).what == "disk full");
+}
+
+TEST_CASE("docs/concepts.md: running shards in parallel", "[docs]") {
+  boost::asio::thread_pool pool(4);  // yours: it must outlive the pipeline's calls
+  std::vector<std::vector<int>> shards{{1}, {2}, {3}};
+  auto identity = [](std::vector<int> const& p) { return p; };
+  auto pipe = sg::scatter(shards) | sg::on(pool) | sg::gather(sg::merge::concat());
+  CHECK(pipe(identity).value == std::vector<int>{1, 2, 3});
+}

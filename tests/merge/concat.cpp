@@ -1,0 +1,139 @@
+#include <sg/merge/concat.hpp>
+
+#include "support/seed.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <list>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using rows = std::vector<int>;
+
+// The reference: every answer's rows, shard 0's first.
+rows reference_concat(std::vector<rows> const& answers) {
+  rows out;
+  for (auto const& a : answers) out.insert(out.end(), a.begin(), a.end());
+  return out;
+}
+
+std::vector<rows> random_answers(std::mt19937_64& rng) {
+  std::uniform_int_distribution<std::size_t> shards(0, 40), size(0, 30);
+  std::uniform_int_distribution<int> value(-5, 5);  // many duplicates
+  std::vector<rows> answers(shards(rng));
+  for (auto& a : answers) {
+    a.resize(size(rng) * (rng() % 4 == 0 ? 0 : 1));  // a quarter of the answers are empty
+    for (auto& x : a) x = value(rng);
+  }
+  return answers;
+}
+
+}  // namespace
+
+TEST_CASE("concat equals the reference for any arrival order", "[merge][concat][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 500; ++round) {
+    const auto answers = random_answers(rng);
+    const rows expected = reference_concat(answers);
+
+    // in shard order, through m(responses)
+    CHECK(sg::merge::concat()(answers) == expected);
+
+    // in a random arrival order, through the accumulator
+    std::vector<std::size_t> order(answers.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::shuffle(order.begin(), order.end(), rng);
+    auto acc = sg::merge::concat().accumulator<rows>();
+    for (std::size_t shard : order) acc.add(shard, rows(answers[shard]));
+    CHECK(std::move(acc).finish() == expected);
+  }
+}
+
+TEST_CASE("concat with gaps in the shard indices (pruned shards)", "[merge][concat]") {
+  auto acc = sg::merge::concat().accumulator<rows>();
+  acc.add(7, {7, 7});
+  acc.add(2, {2});
+  acc.add(40, {40});
+  acc.add(0, {});
+  CHECK(std::move(acc).finish() == rows{2, 7, 7, 40});
+}
+
+TEST_CASE("concat of no answers, one answer, empty answers", "[merge][concat]") {
+  CHECK(sg::merge::concat()(std::vector<rows>{}).empty());
+  CHECK(sg::merge::concat()(std::vector<rows>{{}, {}, {}}).empty());
+  CHECK(sg::merge::concat()(std::vector<rows>{{3, 1, 2}}) == rows{3, 1, 2});  // order kept
+  CHECK(sg::merge::concat().accumulator<rows>().finish().empty());
+}
+
+TEST_CASE("concat copies from an lvalue range and moves from an rvalue one", "[merge][concat]") {
+  std::vector<std::vector<std::string>> answers{{"a", "b"}, {"c"}};
+  auto copy = sg::merge::concat()(answers);
+  CHECK(copy == std::vector<std::string>{"a", "b", "c"});
+  CHECK(answers[0][0] == "a");  // untouched
+
+  std::vector<std::vector<std::unique_ptr<int>>> owned(2);
+  owned[0].push_back(std::make_unique<int>(1));
+  owned[1].push_back(std::make_unique<int>(2));
+  auto moved = sg::merge::concat()(std::move(owned));  // move-only rows
+  REQUIRE(moved.size() == 2);
+  CHECK(*moved[0] == 1);
+  CHECK(*moved[1] == 2);
+}
+
+TEST_CASE("concat takes any range of rows", "[merge][concat]") {
+  std::vector<std::list<int>> lists{{1, 2}, {3}};
+  CHECK(sg::merge::concat()(lists) == rows{1, 2, 3});
+  std::vector<std::deque<int>> deques{{4}, {}, {5, 6}};
+  CHECK(sg::merge::concat()(deques) == rows{4, 5, 6});
+}
+
+TEST_CASE("concat reuses the first answer's buffer", "[merge][concat]") {
+  rows first{1, 2, 3};
+  const int* buffer = first.data();
+  auto acc = sg::merge::concat().accumulator<rows>();
+  acc.add(0, std::move(first));
+  CHECK(std::move(acc).finish().data() == buffer);
+}
+
+namespace {
+// A row whose copy throws on the n-th copy, to test the strong guarantee of add().
+struct fragile {
+  static inline int copies_left = 1000;
+  int value = 0;
+  explicit fragile(int v) : value(v) {}
+  fragile(fragile const& o) : value(o.value) {
+    if (--copies_left < 0) throw std::runtime_error("copy failed");
+  }
+  fragile& operator=(fragile const&) = default;
+  friend bool operator==(fragile const&, fragile const&) = default;
+};
+// A range of fragile rows whose iterator yields lvalues, so rows are copied.
+struct fragile_batch {
+  std::vector<fragile> rows;
+  auto begin() const { return rows.begin(); }
+  auto end() const { return rows.end(); }
+};
+}  // namespace
+
+TEST_CASE("concat add() gives the strong guarantee", "[merge][concat]") {
+  auto acc = sg::merge::concat().accumulator<fragile_batch>();
+  fragile::copies_left = 1000;
+  acc.add(0, fragile_batch{{fragile(1), fragile(2)}});
+  fragile_batch bad{{fragile(3), fragile(4), fragile(5), fragile(6)}};
+  fragile::copies_left = 2;  // the third copy of this answer's rows throws
+  CHECK_THROWS_AS(acc.add(1, std::move(bad)), std::runtime_error);
+  fragile::copies_left = 1000;
+  acc.add(2, fragile_batch{{fragile(7)}});
+  auto out = std::move(acc).finish();
+  std::vector<int> values;
+  for (auto const& f : out) values.push_back(f.value);
+  CHECK(values == std::vector<int>{1, 2, 7});  // none of shard 1's rows, all of the others
+}
