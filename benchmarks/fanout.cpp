@@ -2,7 +2,7 @@
 // strongest simple baselines in the same binary:
 //   inline pipeline      vs a hand-written loop making the same calls and appends;
 //   thread-pool pipeline vs std::async per shard (and the hand loop, for scale).
-// Shards answer either nothing (the pure cost of the machinery) or one row (a vector
+// Shards answer nothing (the pure cost of the machinery), one row, or 100 rows (a vector
 // allocated per shard, as real answers are). Ratios: scripts/bench-ratios.py;
 // results and their meaning: docs/benchmarks.md.
 #include <sg/merge/concat.hpp>
@@ -86,7 +86,7 @@ void pipeline_pool(benchmark::State& state) {
 
 void fanout_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"shards", "rows"});
-  for (int rows : {0, 1})
+  for (int rows : {0, 1, 100})
     for (int shards : {1, 8, 64}) b->Args({shards, rows});
 }
 

@@ -109,6 +109,8 @@ TEST_CASE("docs/concepts.md: completeness and failures", "[docs]") {
     strict(7);
   } catch (sg::scatter_error const& e) {
     // e.what(): "sg: 1 of 3 shards failed (shard 1: disk full): fewer shards answered than required"
+    CHECK(std::string(e.what()) ==
+          "sg: 1 of 3 shards failed (shard 1: disk full): fewer shards answered than required");
     CHECK(e.code() == sg::errc::partial_result);
     CHECK(e.partial<std::vector<int>>()->value == std::vector<int>{7, 7});
   }

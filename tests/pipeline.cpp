@@ -31,7 +31,7 @@ TEST_CASE("scatter | gather(concat) answers in shard order", "[pipeline]") {
   CHECK(r.failures.empty());
 }
 
-TEST_CASE("a failing shard is recorded; by default the gather fails", "[pipeline][failure]") {
+TEST_CASE("a failing shard is recorded, and by default the gather fails", "[pipeline][failure]") {
   std::vector<scripted_shard> shards{{{1}}, {{2}, mode::throw_exception}, {{3}}};
   auto pipe = sg::scatter(shards) | sg::gather(sg::merge::concat());
 

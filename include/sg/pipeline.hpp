@@ -206,8 +206,7 @@ class pipeline {
   template <class Req>
   auto run(Req const& request, std::error_code& ec) const {
     using response = set_response_t<set_type, Req>;
-    detail::gather_sink<response, accumulator_t<Merge, response>> sink(
-        merge_.template accumulator<response>());
+    detail::gather_sink<response, accumulator_t<Merge, response>> sink(merge_);
     set_type& set = holder_.get();
     detail::scatter<response>(exec_, set, request, sink);
     return std::move(sink).finish(detail::shard_count(set), detail::completion_rule(policies_), ec);

@@ -137,3 +137,32 @@ TEST_CASE("concat add() gives the strong guarantee", "[merge][concat]") {
   for (auto const& f : out) values.push_back(f.value);
   CHECK(values == std::vector<int>{1, 2, 7});  // none of shard 1's rows, all of the others
 }
+
+TEST_CASE("concat: a late answer after many in-order ones", "[merge][concat]") {
+  // 40 answers in shard order but for shard 5, which arrives last: the accumulator must
+  // remember where each of the first 39 starts, beyond its inline capacity.
+  for (std::size_t late : {std::size_t{0}, std::size_t{5}, std::size_t{20}, std::size_t{39}}) {
+    INFO("late shard " << late);
+    std::vector<rows> answers(40);
+    for (std::size_t i = 0; i < answers.size(); ++i)
+      answers[i] = rows(i % 3 + 1, static_cast<int>(i));  // 1 to 3 rows each
+    auto acc = sg::merge::concat().accumulator<rows>();
+    for (std::size_t i = 0; i < answers.size(); ++i)
+      if (i != late) acc.add(i, rows(answers[i]));
+    acc.add(late, rows(answers[late]));
+    CHECK(std::move(acc).finish() == reference_concat(answers));
+  }
+}
+
+TEST_CASE("concat: rows of a late answer are moved, not copied", "[merge][concat]") {
+  auto acc = sg::merge::concat().accumulator<std::vector<std::unique_ptr<int>>>();
+  std::vector<std::unique_ptr<int>> a, b;
+  a.push_back(std::make_unique<int>(1));
+  b.push_back(std::make_unique<int>(0));
+  acc.add(1, std::move(a));
+  acc.add(0, std::move(b));  // out of order: held, then placed first
+  auto out = std::move(acc).finish();
+  REQUIRE(out.size() == 2);
+  CHECK(*out[0] == 0);
+  CHECK(*out[1] == 1);
+}

@@ -47,53 +47,81 @@ inline failure_info current_failure() {
 template <class R>
 using outcome = std::variant<R, failure_info>;
 
-// Calls one shard. Whatever it throws or returns as an error becomes a failure_info; the
-// only exception that leaves is std::bad_alloc while describing a failure.
-template <class R, class S, class Req>
-outcome<R> call_shard(S& shard, Req const& req) {
+// Calls one shard and hands its answer to on_value(R&&), or its failure to
+// on_error(failure_info&&): whatever the shard throws or returns as an error becomes a
+// failure_info. An exception from on_value itself (only std::bad_alloc: the sink catches
+// the merge's) propagates unchanged and is never taken for the shard's.
+template <class R, class S, class Req, class OnValue, class OnError>
+void call_shard(S& shard, Req const& req, OnValue&& on_value, OnError&& on_error) {
+  bool delivered = false;
   try {
     decltype(auto) raw = sg::execute(shard, req);
-    using raw_type = std::remove_cvref_t<decltype(raw)>;
-    if constexpr (expected_like<raw_type>) {
+    using raw_type = decltype(raw);
+    if constexpr (expected_like<std::remove_cvref_t<raw_type>>) {
       if (!raw.has_value()) {
         std::error_code ec = raw.error();
-        return failure_info{ec, ec.message()};
+        on_error(failure_info{ec, ec.message()});
+        return;
       }
-      return outcome<R>(std::in_place_index<0>, static_cast<R>(*std::move(raw)));
+      delivered = true;
+      on_value(static_cast<R>(*std::move(raw)));
+    } else if constexpr (std::is_same_v<raw_type, R>) {
+      delivered = true;
+      on_value(std::move(raw));  // the common case: no conversion, no extra move
     } else {
-      return outcome<R>(std::in_place_index<0>,
-                        static_cast<R>(std::forward<decltype(raw)>(raw)));
+      delivered = true;
+      on_value(static_cast<R>(std::forward<raw_type>(raw)));
     }
   } catch (...) {
-    return current_failure();
+    if (delivered) throw;
+    on_error(current_failure());
   }
+}
+
+// The same, as a value: for answers that cross threads.
+template <class R, class S, class Req>
+outcome<R> call_shard(S& shard, Req const& req) {
+  std::optional<outcome<R>> o;
+  call_shard<R>(
+      shard, req, [&](R&& value) { o.emplace(std::in_place_index<0>, std::move(value)); },
+      [&](failure_info&& f) { o.emplace(std::in_place_index<1>, std::move(f)); });
+  return std::move(*o);
 }
 
 // Feeds answers to the accumulator and collects failures; builds the gathered result.
 template <class R, class Acc>
 class gather_sink {
  public:
-  explicit gather_sink(Acc acc) : acc_(std::move(acc)) {}
+  // Builds the accumulator in place (no move of a possibly large accumulator).
+  template <class Merge>
+  explicit gather_sink(Merge const& merge) : acc_(merge.template accumulator<R>()) {}
+
+  void take_value(std::size_t shard, R&& value) {
+    try {
+      acc_.add(shard, std::move(value));
+      ++succeeded_;
+    } catch (...) {
+      take_failure(shard, current_failure());  // the merge rejected this answer
+    }
+  }
+
+  void take_failure(std::size_t shard, failure_info&& f) {
+    failures_.push_back(shard_failure{shard, f.error, std::move(f.what), 1});
+  }
 
   void take(std::size_t shard, outcome<R>&& o) {
-    if (o.index() == 0) {
-      try {
-        acc_.add(shard, std::get<0>(std::move(o)));
-        ++succeeded_;
-        return;
-      } catch (...) {
-        fail(shard, current_failure());  // the merge rejected this answer
-        return;
-      }
-    }
-    fail(shard, std::get<1>(std::move(o)));
+    if (o.index() == 0)
+      take_value(shard, std::get<0>(std::move(o)));
+    else
+      take_failure(shard, std::get<1>(std::move(o)));
   }
 
   // Finishes the merge and applies the completion rule: `ec` is cleared on success, else
   // set to sg::errc::no_shards or sg::errc::partial_result.
   auto finish(std::size_t targeted, partial const& rule, std::error_code& ec) && {
-    std::sort(failures_.begin(), failures_.end(),
-              [](shard_failure const& a, shard_failure const& b) { return a.shard < b.shard; });
+    if (failures_.size() > 1)
+      std::sort(failures_.begin(), failures_.end(),
+                [](shard_failure const& a, shard_failure const& b) { return a.shard < b.shard; });
     using T = std::remove_cvref_t<decltype(std::move(acc_).finish())>;
     const completeness c{targeted, succeeded_, failures_.size(), 0};
     gathered<T> g{std::move(acc_).finish(), c, std::move(failures_)};
@@ -107,10 +135,6 @@ class gather_sink {
   }
 
  private:
-  void fail(std::size_t shard, failure_info&& f) {
-    failures_.push_back(shard_failure{shard, f.error, std::move(f.what), 1});
-  }
-
   Acc acc_;
   std::vector<shard_failure> failures_;
   std::size_t succeeded_ = 0;
@@ -119,7 +143,11 @@ class gather_sink {
 // --- inline: every shard on the calling thread, in shard order ------------------------------
 template <class R, class Set, class Req, class Sink>
 void scatter(inline_executor, Set& set, Req const& req, Sink& sink) {
-  for_each_shard(set, [&](std::size_t i, auto& shard) { sink.take(i, call_shard<R>(shard, req)); });
+  for_each_shard(set, [&](std::size_t i, auto& shard) {
+    call_shard<R>(
+        shard, req, [&](R&& value) { sink.take_value(i, std::move(value)); },
+        [&](failure_info&& f) { sink.take_failure(i, std::move(f)); });
+  });
 }
 
 // --- on an executor ----------------------------------------------------------------------------

@@ -5,10 +5,11 @@
 //
 // Each answer is a range of rows (a std::vector<Row>, any input range); the result is a
 // std::vector of the rows of shard 0, then shard 1, …, each shard's rows in their own
-// order — whatever order the answers arrived in. Rows are moved, never copied, from
-// answers given as rvalues; the first answer's buffer is reused when it is a
-// std::vector<Row>. O(total rows) time; answers that arrive out of shard order cost one
-// extra move of every row at finish(). Example: examples/quickstart.cpp.
+// order — whatever order the answers arrived in. Answers arriving in shard order (always,
+// when shards run inline) are appended at once and the first std::vector answer's buffer
+// is reused; answers arriving out of order are kept whole and cost one more move of their
+// rows at finish(). O(total rows + answers · log answers) time; rows are moved, never
+// copied, from answers given as rvalues. Example: examples/quickstart.cpp.
 #pragma once
 
 #include <sg/merge/protocol.hpp>
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <iterator>
+#include <optional>
 #include <ranges>
 #include <type_traits>
 #include <utility>
@@ -43,78 +45,127 @@ class concat_accumulator {
   using row_type = std::ranges::range_value_t<Resp>;
   using result_type = std::vector<row_type>;
 
-  // Appends the shard's rows. Strong guarantee: on an exception nothing is appended.
+  // Takes one shard's answer. While answers arrive in shard order (always, inline) their
+  // rows are appended at once, as a hand-written loop would; an answer that arrives out
+  // of order is kept whole and put in its place by finish(). Empty answers are dropped.
+  // Strong guarantee: if it throws (std::bad_alloc), nothing of this answer was kept.
   void add(std::size_t shard, Resp&& rows) {
-    const std::size_t begin = out_.size();
-    if (answers_ > 0 && segments_.capacity() < segments_.size() + 2)  // note() must not throw
-      segments_.reserve(std::max<std::size_t>(16, 2 * segments_.capacity()));
-    if constexpr (std::is_same_v<Resp, result_type>) {
-      if (answers_ == 0) {
-        out_ = std::move(rows);  // take the first answer's buffer as it is
-        if (!out_.empty()) note(shard, begin);
-        return;
-      }
+    if constexpr (std::ranges::forward_range<Resp>) {
+      if (std::ranges::empty(rows)) return;
     }
-    try {
-      if constexpr (std::ranges::sized_range<Resp> && std::ranges::forward_range<Resp>) {
-        out_.insert(out_.end(), std::make_move_iterator(std::ranges::begin(rows)),
-                    std::make_move_iterator(std::ranges::end(rows)));
-      } else {
-        for (auto&& row : rows) out_.push_back(static_cast<row_type>(std::move(row)));
-      }
-    } catch (...) {
-      out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(begin), out_.end());
-      throw;
-    }
-    if (out_.size() != begin) note(shard, begin);  // an empty answer has no place to keep
+    if (held_.empty() && (segments_.empty() || shard > segments_.back().shard))
+      append(shard, std::move(rows));
+    else
+      held_.push_back(answer{shard, std::move(rows)});
   }
 
   // The rows of all answers, in shard order.
   result_type finish() && {
-    if (in_order_) return std::move(out_);
-    // Answers arrived out of shard order: lay the segments out again by shard.
-    std::vector<std::size_t> order(segments_.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return segments_[a].shard < segments_[b].shard;
-    });
-    result_type sorted;
-    sorted.reserve(out_.size());
-    for (std::size_t s : order) {
-      const std::size_t end = s + 1 < segments_.size() ? segments_[s + 1].begin : out_.size();
-      sorted.insert(sorted.end(),
-                    std::make_move_iterator(out_.begin() + static_cast<std::ptrdiff_t>(segments_[s].begin)),
-                    std::make_move_iterator(out_.begin() + static_cast<std::ptrdiff_t>(end)));
+    if (held_.empty()) return std::move(out_);
+    std::stable_sort(held_.begin(), held_.end(),
+                     [](answer const& a, answer const& b) { return a.shard < b.shard; });
+    result_type all;
+    if constexpr (std::ranges::sized_range<Resp>) {
+      std::size_t total = out_.size();
+      for (auto const& a : held_) total += static_cast<std::size_t>(std::ranges::size(a.rows));
+      all.reserve(total);
     }
-    return sorted;
+    // Merge the appended segments and the held answers, both in shard order.
+    std::size_t seg = 0;
+    auto held = held_.begin();
+    while (seg < segments_.size() || held != held_.end()) {
+      if (held == held_.end() || (seg < segments_.size() && segments_[seg].shard <= held->shard)) {
+        const std::size_t end = seg + 1 < segments_.size() ? segments_[seg + 1].begin : out_.size();
+        all.insert(all.end(),
+                   std::make_move_iterator(out_.begin() + static_cast<std::ptrdiff_t>(segments_[seg].begin)),
+                   std::make_move_iterator(out_.begin() + static_cast<std::ptrdiff_t>(end)));
+        ++seg;
+      } else {
+        append_rows(all, held->rows);
+        ++held;
+      }
+    }
+    return all;
   }
 
  private:
+  struct answer {
+    std::size_t shard;
+    Resp rows;
+  };
   struct segment {
     std::size_t shard;
-    std::size_t begin;  // this answer's first row in out_
+    std::size_t begin;  // of this answer's rows in out_
   };
 
-  // Records that `shard`'s (non-empty) rows start at `begin`. Segments are kept only from
-  // the second non-empty answer on, so a gather with one such answer allocates nothing
-  // for them.
-  void note(std::size_t shard, std::size_t begin) {
-    if (answers_ == 1) {
-      segments_.push_back({last_shard_, 0});
+  // A vector of segments whose first few live inline: no allocation for small fan-outs.
+  class segment_list {
+   public:
+    segment_list() noexcept {}  // user-provided: value-initialization must not zero inline_
+    segment_list(segment_list&& o) noexcept : more_(std::move(o.more_)), size_(o.size_) {
+      std::copy_n(o.inline_, std::min(size_, inline_size), inline_);
     }
-    if (answers_ >= 1) {
-      segments_.push_back({shard, begin});
-      in_order_ = in_order_ && shard > last_shard_;
+    segment_list& operator=(segment_list&& o) noexcept {
+      std::copy_n(o.inline_, std::min(o.size_, inline_size), inline_);
+      more_ = std::move(o.more_);
+      size_ = o.size_;
+      return *this;
     }
-    last_shard_ = shard;
-    ++answers_;
+
+    bool empty() const noexcept { return size_ == 0; }
+    std::size_t size() const noexcept { return size_; }
+    segment const& back() const noexcept { return (*this)[size_ - 1]; }
+    segment const& operator[](std::size_t i) const noexcept {
+      return i < inline_size ? inline_[i] : more_[i - inline_size];
+    }
+    void push_back(segment s) {
+      if (size_ < inline_size)
+        inline_[size_] = s;
+      else
+        more_.push_back(s);
+      ++size_;
+    }
+    void pop_back() noexcept {
+      if (--size_ >= inline_size) more_.pop_back();
+    }
+
+   private:
+    static constexpr std::size_t inline_size = 16;
+    segment inline_[inline_size];  // the first inline_size segments; only [0, size_) is set
+    std::vector<segment> more_;
+    std::size_t size_ = 0;
+  };
+
+  void append(std::size_t shard, Resp&& rows) {
+    const std::size_t begin = out_.size();
+    segments_.push_back({shard, begin});  // first: it may throw, and nothing is changed yet
+    if constexpr (std::is_same_v<Resp, result_type>) {
+      if (begin == 0) {
+        out_ = std::move(rows);  // take the first answer's buffer as it is
+        return;
+      }
+    }
+    try {
+      append_rows(out_, rows);
+    } catch (...) {
+      out_.erase(out_.begin() + static_cast<std::ptrdiff_t>(begin), out_.end());
+      segments_.pop_back();
+      throw;
+    }
   }
 
-  result_type out_;
-  std::vector<segment> segments_;
-  std::size_t last_shard_ = 0;
-  std::size_t answers_ = 0;
-  bool in_order_ = true;
+  static void append_rows(result_type& out, Resp& rows) {
+    if constexpr (std::ranges::sized_range<Resp> && std::ranges::forward_range<Resp>) {
+      out.insert(out.end(), std::make_move_iterator(std::ranges::begin(rows)),
+                 std::make_move_iterator(std::ranges::end(rows)));
+    } else {
+      for (auto&& row : rows) out.push_back(static_cast<row_type>(std::move(row)));
+    }
+  }
+
+  result_type out_;           // rows of the answers that arrived in shard order
+  segment_list segments_;     // where each of those answers starts in out_
+  std::vector<answer> held_;  // answers that arrived out of order, kept whole
 };
 
 // The concat merge: a stateless value.

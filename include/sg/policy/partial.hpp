@@ -35,6 +35,7 @@ struct partial {
 
   // Whether a gather with this completeness may be returned as a success.
   constexpr bool accepts(std::size_t succeeded, std::size_t targeted) const noexcept {
+    if (succeeded == targeted) return succeeded != 0;  // every shard answered
     return succeeded != 0 &&
            static_cast<double>(succeeded) / static_cast<double>(targeted) >= min_success_ratio;
   }

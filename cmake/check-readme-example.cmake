@@ -1,0 +1,17 @@
+# The README's ```cpp block under "## Example" must equal examples/readme.cpp (after that
+# file's first comment line), so the example users copy is the one CI compiles and runs.
+file(READ ${README} readme)
+file(READ ${EXAMPLE} example)
+string(FIND "${readme}" "## Example" at)
+string(SUBSTRING "${readme}" ${at} -1 readme)
+string(FIND "${readme}" "```cpp\n" begin)
+math(EXPR begin "${begin} + 7")
+string(SUBSTRING "${readme}" ${begin} -1 readme)
+string(FIND "${readme}" "```" end)
+string(SUBSTRING "${readme}" 0 ${end} block)
+string(FIND "${example}" "\n" first_line_end)
+math(EXPR first_line_end "${first_line_end} + 1")
+string(SUBSTRING "${example}" ${first_line_end} -1 example)
+if(NOT block STREQUAL example)
+  message(FATAL_ERROR "README.md's example and ${EXAMPLE} differ: update one from the other")
+endif()
