@@ -1,0 +1,34 @@
+// sg/partition/partitioner.hpp — what a partitioner is.
+//
+// A partitioner maps a key to the index of the shard that holds it: `p.shard_of(key)` in
+// [0, p.shard_count()). It is a regular value; its hash is a parameter (any callable from
+// key to std::uint64_t, sg::partition::default_hash by default). Shipped: modulo, jump,
+// ring, rendezvous, range, round_robin. A user type with these two members is a
+// partitioner too; sg checks every index it returns (routing reports an index out of
+// range as sg::errc::bad_input, never undefined behaviour). Example: docs/partitioners.md.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace sg::partition {
+
+// P maps keys of type K to shards.
+template <class P, class K>
+concept partitioner_for = requires(P& p, K const& key) {
+  { p.shard_of(key) } -> std::convertible_to<std::size_t>;
+  { p.shard_count() } -> std::convertible_to<std::size_t>;
+};
+
+namespace detail {
+
+// Every partitioner rejects zero shards when it is built, in these words.
+constexpr std::size_t checked_shard_count(std::size_t n, char const* who) {
+  if (n == 0) throw std::invalid_argument(std::string(who) + ": the shard count must be at least 1");
+  return n;
+}
+
+}  // namespace detail
+}  // namespace sg::partition

@@ -1,0 +1,152 @@
+// sg/partition/ring.hpp — sg::partition::ring: a consistent-hash ring with virtual nodes.
+//
+//   sg::partition::ring p{16, 100};                  // 16 shards, 100 virtual nodes each
+//   sg::partition::ring w{{1.0, 2.0, 1.0}, 100};     // weighted: shard 1 gets twice the points
+//   auto bigger = p.with_shard();                    // shard 16 added: only keys moving to it move
+//
+// Each shard owns round(vnodes · weight) points on a 64-bit circle; a key belongs to the
+// shard of the first point at or after its hash (Karger et al.). A point's position
+// depends only on its shard index and its number, never on the other shards, so adding
+// shard n moves only the keys that now fall to shard n, and removing a shard (weight 0)
+// moves only that shard's keys, each to the next point's shard. Balance improves with
+// points: about 10% standard deviation of load across shards at 100 vnodes, 3% at 1000.
+// Lookup: a radix index on the top bits of the hash narrows the sorted points to a window
+// of about one point, then a binary search in it: O(1) expected, O(log points) worst.
+// Memory: 12 bytes a point plus 4 bytes an index slot. Example: tests/partition/ring.cpp.
+#pragma once
+
+#include <sg/partition/hash.hpp>
+#include <sg/partition/partitioner.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sg::partition {
+
+template <class Hash = default_hash>
+class ring {
+ public:
+  // n shards of weight 1, `vnodes` points each. Throws std::invalid_argument when n or
+  // vnodes is 0.
+  ring(std::size_t n, std::size_t vnodes, Hash hash = {})
+      : ring(std::vector<double>(detail::checked_shard_count(n, "sg::partition::ring"), 1.0), vnodes,
+             std::move(hash)) {}
+
+  // One shard a weight; shard i gets round(vnodes · weights[i]) points. Throws
+  // std::invalid_argument when there are no weights, a weight is negative or not finite,
+  // no shard gets a point, or vnodes is 0.
+  ring(std::vector<double> weights, std::size_t vnodes, Hash hash = {})
+      : weights_(std::move(weights)), vnodes_(vnodes), hash_(std::move(hash)) {
+    detail::checked_shard_count(weights_.size(), "sg::partition::ring");
+    if (vnodes_ == 0) throw std::invalid_argument("sg::partition::ring: vnodes must be at least 1");
+    for (std::size_t i = 0; i < weights_.size(); ++i)
+      if (!(weights_[i] >= 0.0) || !std::isfinite(weights_[i]))
+        throw std::invalid_argument("sg::partition::ring: the weight of shard " + std::to_string(i) +
+                                    " must be finite and not negative");
+    build();
+  }
+
+  template <class K>
+    requires key_hash<Hash, K>
+  std::size_t shard_of(K const& key) const noexcept(noexcept(hash_(key))) {
+    const std::uint64_t h = static_cast<std::uint64_t>(hash_(key));
+    const std::size_t slot = static_cast<std::size_t>(h >> shift_);
+    // The first point at or after h is in [index_[slot], index_[slot + 1]], or the
+    // circle wraps to point 0.
+    const auto first = positions_.begin() + index_[slot];
+    const auto last = positions_.begin() + index_[slot + 1];
+    const auto it = std::lower_bound(first, last, h);
+    const std::size_t at = it == positions_.end() ? 0 : static_cast<std::size_t>(it - positions_.begin());
+    return shards_[at];
+  }
+
+  std::size_t shard_count() const noexcept { return weights_.size(); }
+  std::size_t point_count() const noexcept { return positions_.size(); }
+  // The points, sorted by position, and the shard owning each (for inspection and tests).
+  std::span<std::uint64_t const> positions() const noexcept { return positions_; }
+  std::span<std::uint32_t const> owners() const noexcept { return shards_; }
+  std::vector<double> const& weights() const noexcept { return weights_; }
+
+  // This ring with one more shard (index shard_count()) of the given weight: only keys
+  // that move to the new shard move.
+  ring with_shard(double weight = 1.0) const {
+    std::vector<double> w = weights_;
+    w.push_back(weight);
+    return ring(std::move(w), vnodes_, hash_);
+  }
+
+  // This ring with shard i's weight set to 0: its keys move to the other shards, no other
+  // key moves, and shard indices stay as they are. Throws std::out_of_range for a bad i.
+  ring without_shard(std::size_t i) const {
+    if (i >= weights_.size())
+      throw std::out_of_range("sg::partition::ring::without_shard: no shard " + std::to_string(i));
+    std::vector<double> w = weights_;
+    w[i] = 0.0;
+    return ring(std::move(w), vnodes_, hash_);
+  }
+
+  friend bool operator==(ring const& a, ring const& b) noexcept {
+    return a.weights_ == b.weights_ && a.vnodes_ == b.vnodes_;
+  }
+
+ private:
+  // Where point v of shard s sits on the circle: a function of (s, v) alone.
+  static std::uint64_t point_position(std::size_t shard, std::size_t v) noexcept {
+    return mix64(mix64(static_cast<std::uint64_t>(shard) + detail::golden) ^
+                 (static_cast<std::uint64_t>(v) * 0xc2b2ae3d27d4eb4fULL));
+  }
+
+  void build() {
+    struct point {
+      std::uint64_t position;
+      std::uint32_t shard;
+    };
+    std::vector<point> points;
+    for (std::size_t s = 0; s < weights_.size(); ++s) {
+      const auto count = static_cast<std::size_t>(std::llround(static_cast<double>(vnodes_) * weights_[s]));
+      for (std::size_t v = 0; v < count; ++v)
+        points.push_back({point_position(s, v), static_cast<std::uint32_t>(s)});
+    }
+    if (points.empty()) throw std::invalid_argument("sg::partition::ring: no shard has a point (all weights 0)");
+    // Ties (two points at one position) go to the lower shard index: deterministic.
+    std::sort(points.begin(), points.end(), [](point const& a, point const& b) {
+      return a.position != b.position ? a.position < b.position : a.shard < b.shard;
+    });
+    positions_.resize(points.size());
+    shards_.resize(points.size());
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      positions_[i] = points[i].position;
+      shards_[i] = points[i].shard;
+    }
+    // The index: 2^bits slots, bits ≈ log2(points); slot k covers hashes whose top bits
+    // are k, and index_[k] is the first point at or after the slot's lowest hash.
+    const unsigned bits = std::max(1u, static_cast<unsigned>(std::bit_width(points.size())));
+    shift_ = 64 - bits;
+    const std::size_t slots = std::size_t{1} << bits;
+    index_.resize(slots + 1);
+    std::size_t p = 0;
+    for (std::size_t k = 0; k < slots; ++k) {
+      const std::uint64_t low = static_cast<std::uint64_t>(k) << shift_;
+      while (p < positions_.size() && positions_[p] < low) ++p;
+      index_[k] = static_cast<std::uint32_t>(p);
+    }
+    index_[slots] = static_cast<std::uint32_t>(positions_.size());
+  }
+
+  std::vector<double> weights_;
+  std::size_t vnodes_;
+  Hash hash_;
+  std::vector<std::uint64_t> positions_;  // sorted
+  std::vector<std::uint32_t> shards_;     // shards_[i] owns positions_[i]
+  std::vector<std::uint32_t> index_;      // radix index into positions_
+  unsigned shift_ = 63;
+};
+
+}  // namespace sg::partition
