@@ -1,6 +1,8 @@
-// sg/pipeline.hpp — scatter | with | on | gather: one request to many shards, one answer.
+// sg/pipeline.hpp — scatter | route | with | on | gather: one request to many shards,
+// one answer.
 //
 //   auto pipe = sg::scatter(shards)                              // a set of shards
+//             | sg::route(partitioner, key_of_request)           // which shards (optional)
 //             | sg::with(sg::partial{.min_success_ratio = 0.5})  // policies (optional)
 //             | sg::on(pool)                                     // executor (optional)
 //             | sg::gather(sg::merge::concat());                 // the merge
@@ -21,6 +23,7 @@
 #include <sg/merge/protocol.hpp>
 #include <sg/policy/partial.hpp>
 #include <sg/policy/policy.hpp>
+#include <sg/route.hpp>
 #include <sg/shard.hpp>
 
 #include <cstddef>
@@ -47,6 +50,7 @@ struct shard_own {
 };
 
 struct no_merge {};
+struct no_router {};
 
 template <class... Ps>
 struct with_stage {
@@ -85,14 +89,14 @@ constexpr partial completion_rule(std::tuple<Ps...> const& policies) {
 
 }  // namespace detail
 
-template <class Holder, class Exec, class Policies, class Merge>
+template <class Holder, class Router, class Exec, class Policies, class Merge>
 class pipeline;
 
 namespace detail {
 template <class T>
 inline constexpr bool is_pipeline = false;
-template <class H, class E, class P, class M>
-inline constexpr bool is_pipeline<pipeline<H, E, P, M>> = true;
+template <class H, class Ro, class E, class P, class M>
+inline constexpr bool is_pipeline<pipeline<H, Ro, E, P, M>> = true;
 template <class T>
 inline constexpr bool is_stage = false;
 template <class... Ps>
@@ -101,18 +105,20 @@ template <class M>
 inline constexpr bool is_stage<gather_stage<M>> = true;
 template <class E>
 inline constexpr bool is_stage<on_stage<E>> = true;
+template <class P, class F>
+inline constexpr bool is_stage<route_stage<P, F>> = true;
 }  // namespace detail
 
 // The composed pipeline. Built only by sg::scatter(...) and `|`; see the top of the file.
-template <class Holder, class Exec, class Policies, class Merge>
+template <class Holder, class Router, class Exec, class Policies, class Merge>
 class pipeline {
  public:
   // The shard set as the pipeline sees it (const when the pipeline owns it).
   using set_type = std::remove_reference_t<decltype(std::declval<Holder const&>().get())>;
 
-  constexpr pipeline(Holder holder, Exec exec, Policies policies, Merge merge)
-      : holder_(std::move(holder)), exec_(std::move(exec)), policies_(std::move(policies)),
-        merge_(std::move(merge)) {}
+  constexpr pipeline(Holder holder, Router router, Exec exec, Policies policies, Merge merge)
+      : holder_(std::move(holder)), router_(std::move(router)), exec_(std::move(exec)),
+        policies_(std::move(policies)), merge_(std::move(merge)) {}
 
   // Sends `request` to every shard, merges the answers. Throws sg::scatter_error when no
   // shard is targeted or the completion rule is not met; the error carries the partial
@@ -143,7 +149,7 @@ class pipeline {
     static_assert(detail::distinct_kinds_of<all>,
                   "sg::with: two policies of the same kind (e.g. two sg::partial); give each "
                   "kind once");
-    return pipeline<Holder, Exec, all, Merge>(std::move(p.holder_), std::move(p.exec_),
+    return pipeline<Holder, Router, Exec, all, Merge>(std::move(p.holder_), std::move(p.router_), std::move(p.exec_),
                                               std::tuple_cat(std::move(p.policies_), std::move(w.policies)),
                                               std::move(p.merge_));
   }
@@ -153,7 +159,7 @@ class pipeline {
     static_assert(std::is_same_v<Merge, detail::no_merge>,
                   "sg::on(...) must come before sg::gather(...): scatter | on | gather");
     static_assert(std::is_same_v<Exec, inline_executor>, "sg::on: a pipeline runs on one executor");
-    return pipeline<Holder, E, Policies, Merge>(std::move(p.holder_), std::move(o.executor),
+    return pipeline<Holder, Router, E, Policies, Merge>(std::move(p.holder_), std::move(p.router_), std::move(o.executor),
                                                 std::move(p.policies_), std::move(p.merge_));
   }
 
@@ -161,8 +167,18 @@ class pipeline {
   friend constexpr auto operator|(pipeline p, detail::gather_stage<M> g) {
     static_assert(std::is_same_v<Merge, detail::no_merge>,
                   "sg::gather: the pipeline already has a merge; give one sg::gather(...)");
-    return pipeline<Holder, Exec, Policies, M>(std::move(p.holder_), std::move(p.exec_),
+    return pipeline<Holder, Router, Exec, Policies, M>(std::move(p.holder_), std::move(p.router_), std::move(p.exec_),
                                                std::move(p.policies_), std::move(g.merge));
+  }
+
+  template <class P, class F>
+  friend constexpr auto operator|(pipeline p, detail::route_stage<P, F> r) {
+    static_assert(std::is_same_v<Merge, detail::no_merge>,
+                  "sg::route(...) must come before sg::gather(...): scatter | route | gather");
+    static_assert(std::is_same_v<Router, detail::no_router>, "sg::route: a pipeline takes one route");
+    using routed = detail::route_stage<P, F>;
+    return pipeline<Holder, routed, Exec, Policies, Merge>(std::move(p.holder_), std::move(r), std::move(p.exec_),
+                                                           std::move(p.policies_), std::move(p.merge_));
   }
 
   constexpr Merge const& merge() const noexcept { return merge_; }
@@ -171,8 +187,16 @@ class pipeline {
   constexpr set_type& shards() const noexcept { return holder_.get(); }
 
  private:
-  template <class, class, class, class>
+  template <class, class, class, class, class>
   friend class pipeline;
+
+  template <class Req>
+  static consteval bool routable() {
+    if constexpr (std::is_same_v<Router, detail::no_router>)
+      return true;
+    else
+      return std::invocable<decltype(std::declval<Router const&>().key_of) const&, Req const&>;
+  }
 
   // Every misuse stops here with one sentence, before anything else is instantiated.
   template <class Req>
@@ -180,6 +204,11 @@ class pipeline {
     if constexpr (std::is_same_v<Merge, detail::no_merge>) {
       static_assert(detail::always_false<Req>,
                     "sg: the pipeline has no merge: end it with | sg::gather(merge)");
+      return false;
+    } else if constexpr (!routable<Req>()) {
+      static_assert(detail::always_false<Req>,
+                    "sg::route: the key function cannot be called with the request: key_of(req) "
+                    "must return a key, sg::key_set, sg::key_range or sg::all_shards");
       return false;
     } else if constexpr (!shard_set_for<set_type, Req>) {
       static_assert(detail::always_false<Req>,
@@ -208,11 +237,21 @@ class pipeline {
     using response = set_response_t<set_type, Req>;
     detail::gather_sink<response, accumulator_t<Merge, response>> sink(merge_);
     set_type& set = holder_.get();
-    detail::scatter<response>(exec_, set, request, sink);
-    return std::move(sink).finish(detail::shard_count(set), detail::completion_rule(policies_), ec);
+    const detail::targets targets = route(request, detail::shard_count(set));
+    detail::scatter<response>(exec_, set, targets, request, sink);
+    return std::move(sink).finish(targets.count(), targets.pruned(), detail::completion_rule(policies_), ec);
+  }
+
+  template <class Req>
+  detail::targets route(Req const& request, std::size_t n) const {
+    if constexpr (std::is_same_v<Router, detail::no_router>)
+      return detail::targets::all(n);
+    else
+      return router_.routing.route(std::invoke(router_.key_of, request), n);
   }
 
   Holder holder_;
+  Router router_;
   Exec exec_;
   Policies policies_;
   Merge merge_;
@@ -232,14 +271,14 @@ struct scatter_fn {
     } else if constexpr (std::is_lvalue_reference_v<Set> &&
                          !(shard_range<S> && std::ranges::view<S>)) {
       using holder = shard_ref<std::remove_reference_t<Set>>;
-      return pipeline<holder, inline_executor, std::tuple<>, no_merge>(holder{&set}, {}, {}, {});
+      return pipeline<holder, no_router, inline_executor, std::tuple<>, no_merge>(holder{&set}, {}, {}, {}, {});
     } else {
       static_assert(shard_set<S const>,
                     "sg::scatter: a shard range the pipeline owns must be iterable when "
                     "const (views such as views::filter are not): pass it as an lvalue");
       using holder = shard_own<S>;
-      return pipeline<holder, inline_executor, std::tuple<>, no_merge>(
-          holder{std::forward<Set>(set)}, {}, {}, {});
+      return pipeline<holder, no_router, inline_executor, std::tuple<>, no_merge>(
+          holder{std::forward<Set>(set)}, {}, {}, {}, {});
     }
   }
 };

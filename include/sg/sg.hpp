@@ -9,6 +9,16 @@
 #include <sg/merge/protocol.hpp>
 #include <sg/pipeline.hpp>
 #include <sg/policy/partial.hpp>
+#include <sg/partition/hash.hpp>
+#include <sg/partition/jump.hpp>
+#include <sg/partition/modulo.hpp>
+#include <sg/partition/partitioner.hpp>
+#include <sg/partition/range.hpp>
+#include <sg/partition/rendezvous.hpp>
+#include <sg/partition/ring.hpp>
+#include <sg/partition/round_robin.hpp>
+#include <sg/partition/split.hpp>
 #include <sg/policy/policy.hpp>
+#include <sg/route.hpp>
 #include <sg/shard.hpp>
 #include <sg/version.hpp>

@@ -9,6 +9,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <catch2/catch.hpp>
+#include <range/v3/view/iota.hpp>
+#include <range/v3/view/transform.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -193,4 +195,15 @@ TEST_CASE("many gathers at once on one pool", "[exec][on][concurrency]") {
     });
   for (auto& c : callers) c.join();
   CHECK(wrong == 0);
+}
+
+TEST_CASE("a view that makes its shards on the fly runs on a pool", "[exec][on][set]") {
+  // views::transform yields each shard as a prvalue: the pool must not keep pointers to them
+  boost::asio::thread_pool pool(2);
+  auto shards = ranges::views::iota(0, 16) |
+                ranges::views::transform([](int k) { return [k](int x) { return rows{k * x}; }; });
+  auto pipe = sg::scatter(shards) | sg::on(pool) | sg::gather(sg::merge::concat());
+  rows expected;
+  for (int k = 0; k < 16; ++k) expected.push_back(k * 3);
+  for (int i = 0; i < 20; ++i) CHECK(pipe(3).value == expected);
 }

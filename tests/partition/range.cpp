@@ -11,7 +11,7 @@
 
 using sg::partition::range;
 
-TEST_CASE("range: shard i holds [b(i-1), b(i))", "[partition][range]") {
+TEST_CASE("range: shard i holds the keys from boundary i-1 up to boundary i", "[partition][range]") {
   range p{std::vector<int>{100, 200, 300}};
   CHECK(p.shard_count() == 4);
   CHECK(p.shard_of(-5) == 0);

@@ -41,7 +41,7 @@ TEST_CASE("ring lookup agrees with a linear scan of its points", "[partition][ri
   }
 }
 
-TEST_CASE("ring: adding a shard moves keys only to it; removing one moves only its keys",
+TEST_CASE("ring: adding a shard moves keys only to it, removing one moves only its keys",
           "[partition][ring][property]") {
   SG_SEEDED_RNG(rng);
   const ring<> base(10, 100);

@@ -24,7 +24,7 @@ TEST_CASE("sg::partial accepts from its ratio up, and never zero answers", "[pol
   CHECK_FALSE(any.accepts(0, 100));  // "all shards failed" is never a success
 }
 
-TEST_CASE("sg::partial rejects a ratio outside [0, 1]", "[policy][partial]") {
+TEST_CASE("sg::partial rejects a ratio outside 0 to 1", "[policy][partial]") {
   for (double bad : {-0.1, 1.5, std::numeric_limits<double>::quiet_NaN(),
                      std::numeric_limits<double>::infinity()}) {
     INFO(bad);

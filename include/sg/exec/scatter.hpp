@@ -7,6 +7,7 @@
 #include <sg/exec/on.hpp>
 #include <sg/gathered.hpp>
 #include <sg/policy/partial.hpp>
+#include <sg/route.hpp>
 #include <sg/shard.hpp>
 
 #include <algorithm>
@@ -118,12 +119,12 @@ class gather_sink {
 
   // Finishes the merge and applies the completion rule: `ec` is cleared on success, else
   // set to sg::errc::no_shards or sg::errc::partial_result.
-  auto finish(std::size_t targeted, partial const& rule, std::error_code& ec) && {
+  auto finish(std::size_t targeted, std::size_t pruned, partial const& rule, std::error_code& ec) && {
     if (failures_.size() > 1)
       std::sort(failures_.begin(), failures_.end(),
                 [](shard_failure const& a, shard_failure const& b) { return a.shard < b.shard; });
     using T = std::remove_cvref_t<decltype(std::move(acc_).finish())>;
-    const completeness c{targeted, succeeded_, failures_.size(), 0};
+    const completeness c{targeted, succeeded_, failures_.size(), pruned};
     gathered<T> g{std::move(acc_).finish(), c, std::move(failures_)};
     if (targeted == 0)
       ec = errc::no_shards;
@@ -140,10 +141,32 @@ class gather_sink {
   std::size_t succeeded_ = 0;
 };
 
-// --- inline: every shard on the calling thread, in shard order ------------------------------
+// Calls f(index, shard) for every targeted shard, in index order.
+template <shard_set Set, class F>
+void for_each_target(Set& set, targets const& t, F&& f) {
+  if (t.is_all()) {
+    for_each_shard(set, f);
+  } else if constexpr (std::ranges::random_access_range<Set>) {
+    auto first = std::ranges::begin(set);
+    for (std::size_t j = 0; j < t.count(); ++j) {
+      auto&& shard = first[static_cast<std::ranges::range_difference_t<Set>>(t[j])];
+      f(t[j], shard);
+    }
+  } else {
+    std::size_t next = 0;
+    for_each_shard(set, [&](std::size_t i, auto& shard) {
+      if (next < t.count() && t[next] == i) {
+        ++next;
+        f(i, shard);
+      }
+    });
+  }
+}
+
+// --- inline: every targeted shard on the calling thread, in shard order -----------------------
 template <class R, class Set, class Req, class Sink>
-void scatter(inline_executor, Set& set, Req const& req, Sink& sink) {
-  for_each_shard(set, [&](std::size_t i, auto& shard) {
+void scatter(inline_executor, Set& set, targets const& t, Req const& req, Sink& sink) {
+  for_each_target(set, t, [&](std::size_t i, auto& shard) {
     call_shard<R>(
         shard, req, [&](R&& value) { sink.take_value(i, std::move(value)); },
         [&](failure_info&& f) { sink.take_failure(i, std::move(f)); });
@@ -151,22 +174,33 @@ void scatter(inline_executor, Set& set, Req const& req, Sink& sink) {
 }
 
 // --- on an executor ----------------------------------------------------------------------------
-// Calls shard i of a set by runtime index.
+// Calls the j-th targeted shard of a set by runtime index.
 template <class R, class Set, class Req>
 class indexed_caller {
  public:
-  indexed_caller(Set& set, Req const& req) : set_(&set), req_(&req) {
+  indexed_caller(Set& set, targets const& t, Req const& req) : set_(&set), targets_(&t), req_(&req) {
     if constexpr (shard_range<Set>) {
-      shards_.reserve(shard_count(set));
-      for_each_shard(set, [&](std::size_t, auto& shard) { shards_.push_back(&shard); });
+      shards_.reserve(t.count());
+      // A view may make its shards on the fly (prvalues): keep those by value.
+      for_each_target(set, t, [&](std::size_t, auto& shard) {
+        if constexpr (holds_values)
+          shards_.push_back(shard);
+        else
+          shards_.push_back(&shard);
+      });
     }
   }
 
-  outcome<R> operator()(std::size_t i) const {
-    if constexpr (shard_range<Set>) {
-      return call_shard<R>(*shards_[i], *req_);
+  // The shard index of task j.
+  std::size_t shard_index(std::size_t j) const noexcept { return (*targets_)[j]; }
+
+  outcome<R> operator()(std::size_t j) const {
+    if constexpr (shard_range<Set> && holds_values) {
+      return call_shard<R>(shards_[j], *req_);
+    } else if constexpr (shard_range<Set>) {
+      return call_shard<R>(*shards_[j], *req_);
     } else {
-      return call_tuple(i, std::make_index_sequence<tuple_size_of<std::remove_cv_t<Set>>::value>{});
+      return call_tuple(shard_index(j), std::make_index_sequence<tuple_size_of<std::remove_cv_t<Set>>::value>{});
     }
   }
 
@@ -181,15 +215,22 @@ class indexed_caller {
   template <class S>
   struct element {
     using type = void;  // a tuple: shards are reached through the set itself
+    static constexpr bool by_value = false;
   };
   template <shard_range S>
   struct element<S> {
-    using type = std::remove_reference_t<std::ranges::range_reference_t<S>>;
+    using reference = std::ranges::range_reference_t<S>;
+    static constexpr bool by_value = !std::is_lvalue_reference_v<reference>;
+    using type = std::conditional_t<by_value, std::remove_cvref_t<reference>, std::remove_reference_t<reference>>;
   };
+  static constexpr bool holds_values = element<Set>::by_value;
   using shard_type = typename element<Set>::type;
+  using stored_type = std::conditional_t<holds_values, shard_type, shard_type*>;
+
   Set* set_;
+  targets const* targets_;
   Req const* req_;
-  std::vector<shard_type*> shards_;
+  mutable std::vector<stored_type> shards_;  // the targeted shards of a range (or pointers to them)
 };
 
 // State shared by the caller and the tasks it posts. A task claims its shard before
@@ -248,6 +289,7 @@ class pool_state {
   }
 
   outcome<R>&& slot(std::size_t i) noexcept { return std::move(*slots_[i]); }
+  std::size_t shard_index(std::size_t j) const noexcept { return call_.shard_index(j); }
 
  private:
   Caller call_;
@@ -276,13 +318,13 @@ void gather_loop(State& state, Sink& sink, std::size_t n) {
       }
     }
     if (own != n) {
-      sink.take(own, state.call(own));
+      sink.take(state.shard_index(own), state.call(own));
       --remaining;
     }
     // With nothing left to run here, block until a task delivers.
     state.take_ready(ready, own == n && remaining != 0);
-    for (std::size_t i : ready) {
-      sink.take(i, state.slot(i));
+    for (std::size_t j : ready) {
+      sink.take(state.shard_index(j), state.slot(j));
       --remaining;
     }
     ready.clear();
@@ -290,11 +332,11 @@ void gather_loop(State& state, Sink& sink, std::size_t n) {
 }
 
 template <class R, executor Ex, class Set, class Req, class Sink>
-void scatter(Ex const& ex, Set& set, Req const& req, Sink& sink) {
-  const std::size_t n = shard_count(set);
+void scatter(Ex const& ex, Set& set, targets const& t, Req const& req, Sink& sink) {
+  const std::size_t n = t.count();
   if (n == 0) return;
   using state_type = pool_state<R, indexed_caller<R, Set, Req>>;
-  auto state = std::make_shared<state_type>(indexed_caller<R, Set, Req>(set, req), n);
+  auto state = std::make_shared<state_type>(indexed_caller<R, Set, Req>(set, t, req), n);
 
   // Shard 0 is kept for the calling thread; the others are offered to the executor.
   for (std::size_t i = 1; i < n; ++i) {
