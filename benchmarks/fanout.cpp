@@ -5,6 +5,8 @@
 // Shards answer nothing (the pure cost of the machinery), one row, or 100 rows (a vector
 // allocated per shard, as real answers are). Ratios: scripts/bench-ratios.py;
 // results and their meaning: docs/benchmarks.md.
+#include "fanout_common.hpp"
+
 #include <sg/merge/concat.hpp>
 #include <sg/pipeline.hpp>
 
@@ -17,13 +19,7 @@
 
 namespace {
 
-// A shard that answers at once. Not inlined: a real shard call never is.
-struct noop_shard {
-  int rows = 0;
-  [[gnu::noinline]] std::vector<int> execute(int request) const {
-    return std::vector<int>(static_cast<std::size_t>(rows), request);
-  }
-};
+using sg_bench::noop_shard;
 
 std::vector<noop_shard> make_shards(benchmark::State const& state) {
   return std::vector<noop_shard>(static_cast<std::size_t>(state.range(0)),
@@ -38,14 +34,7 @@ boost::asio::thread_pool& pool() {
 void hand_loop(benchmark::State& state) {
   const auto shards = make_shards(state);
   for (auto _ : state) {
-    std::vector<int> out;
-    for (auto const& s : shards) {
-      auto r = s.execute(1);
-      if (out.empty())
-        out = std::move(r);
-      else
-        out.insert(out.end(), r.begin(), r.end());
-    }
+    auto out = sg_bench::hand_loop(shards);
     benchmark::DoNotOptimize(out.data());
   }
 }

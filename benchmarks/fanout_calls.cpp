@@ -1,6 +1,8 @@
 // Instruction counts of one inline gather beside the hand-written loop, for
 // scripts/count-instructions.sh (valgrind --tool=callgrind): unlike wall-clock time on a
 // shared machine, these are exact and repeatable. Usage: fanout_calls SHARDS ROWS.
+#include "fanout_common.hpp"
+
 #include <sg/merge/concat.hpp>
 #include <sg/pipeline.hpp>
 
@@ -10,23 +12,10 @@
 
 namespace {
 
-struct noop_shard {
-  int rows = 0;
-  [[gnu::noinline]] std::vector<int> execute(int request) const {
-    return std::vector<int>(static_cast<std::size_t>(rows), request);
-  }
-};
+using sg_bench::noop_shard;
 
-[[gnu::noinline]] std::size_t hand_loop(std::vector<noop_shard> const& shards) {
-  std::vector<int> out;
-  for (auto const& s : shards) {
-    auto r = s.execute(1);
-    if (out.empty())
-      out = std::move(r);
-    else
-      out.insert(out.end(), r.begin(), r.end());
-  }
-  return out.size();
+[[gnu::noinline]] std::size_t hand_loop_rows(std::vector<noop_shard> const& shards) {
+  return sg_bench::hand_loop(shards).size();
 }
 
 template <class Pipe>
@@ -45,7 +34,7 @@ int main(int argc, char** argv) {
                                        noop_shard{std::atoi(argv[2])});
   const auto pipe = sg::scatter(shards) | sg::gather(sg::merge::concat());
   std::size_t total = 0;
-  for (int i = 0; i < 10000; ++i) total += hand_loop(shards) + pipeline_inline(pipe);
+  for (int i = 0; i < 10000; ++i) total += hand_loop_rows(shards) + pipeline_inline(pipe);
   std::printf("%zu\n", total);
   return 0;
 }

@@ -18,7 +18,7 @@ for shards in 1 8 64; do
     valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$binary" "$shards" "$rows" >/dev/null 2>&1
     callgrind_annotate --inclusive=yes "$out/cg" > "$out/txt" 2>/dev/null
     count() { grep -E "^ *[0-9,]+ \(.*[: ]$1" "$out/txt" | head -1 | awk '{gsub(",", "", $1); print $1}'; }
-    hand=$(count '\(anonymous namespace\)::hand_loop')
+    hand=$(count '\(anonymous namespace\)::hand_loop_rows')
     pipe=$(count 'unsigned long \(anonymous namespace\)::pipeline_inline')
     awk -v s="$shards" -v r="$rows" -v h="$hand" -v p="$pipe" \
       'BEGIN { printf "| %d | %d | %.0f | %.0f | %.2f |\n", s, r, h / 10000, p / 10000, p / h }'
