@@ -63,8 +63,8 @@ struct gather_stage {
 };
 
 template <class P, class... Ps>
-inline constexpr std::size_t count_kind = (std::size_t{0} + ... +
-                                           std::is_same_v<typename P::policy_tag, typename Ps::policy_tag>);
+inline constexpr std::size_t count_kind =
+    (std::size_t{0} + ... + std::is_same_v<typename P::policy_tag, typename Ps::policy_tag>);
 
 template <class... Ps>
 inline constexpr bool distinct_kinds = ((count_kind<Ps, Ps...> == 1) && ...);
@@ -78,12 +78,17 @@ inline constexpr bool distinct_kinds_of<std::tuple<Ps...>> = distinct_kinds<Ps..
 template <class... Ps>
 constexpr partial completion_rule(std::tuple<Ps...> const& policies) {
   partial rule{};
-  std::apply([&](auto const&... p) {
-    ([&] {
-      if constexpr (std::is_same_v<typename std::remove_cvref_t<decltype(p)>::policy_tag, completion_rule_tag>)
-        rule = p;
-    }(), ...);
-  }, policies);
+  std::apply(
+      [&](auto const&... p) {
+        (
+            [&] {
+              if constexpr (std::is_same_v<typename std::remove_cvref_t<decltype(p)>::policy_tag,
+                                           completion_rule_tag>)
+                rule = p;
+            }(),
+            ...);
+      },
+      policies);
   return rule;
 }
 
@@ -93,10 +98,6 @@ template <class Holder, class Router, class Exec, class Policies, class Merge>
 class pipeline;
 
 namespace detail {
-template <class T>
-inline constexpr bool is_pipeline = false;
-template <class H, class Ro, class E, class P, class M>
-inline constexpr bool is_pipeline<pipeline<H, Ro, E, P, M>> = true;
 template <class T>
 inline constexpr bool is_stage = false;
 template <class... Ps>
@@ -117,8 +118,11 @@ class pipeline {
   using set_type = std::remove_reference_t<decltype(std::declval<Holder const&>().get())>;
 
   constexpr pipeline(Holder holder, Router router, Exec exec, Policies policies, Merge merge)
-      : holder_(std::move(holder)), router_(std::move(router)), exec_(std::move(exec)),
-        policies_(std::move(policies)), merge_(std::move(merge)) {}
+      : holder_(std::move(holder)),
+        router_(std::move(router)),
+        exec_(std::move(exec)),
+        policies_(std::move(policies)),
+        merge_(std::move(merge)) {}
 
   // Sends `request` to every shard, merges the answers. Throws sg::scatter_error when no
   // shard is targeted or the completion rule is not met; the error carries the partial
@@ -149,9 +153,9 @@ class pipeline {
     static_assert(detail::distinct_kinds_of<all>,
                   "sg::with: two policies of the same kind (e.g. two sg::partial); give each "
                   "kind once");
-    return pipeline<Holder, Router, Exec, all, Merge>(std::move(p.holder_), std::move(p.router_), std::move(p.exec_),
-                                              std::tuple_cat(std::move(p.policies_), std::move(w.policies)),
-                                              std::move(p.merge_));
+    return pipeline<Holder, Router, Exec, all, Merge>(
+        std::move(p.holder_), std::move(p.router_), std::move(p.exec_),
+        std::tuple_cat(std::move(p.policies_), std::move(w.policies)), std::move(p.merge_));
   }
 
   template <class E>
@@ -159,26 +163,30 @@ class pipeline {
     static_assert(std::is_same_v<Merge, detail::no_merge>,
                   "sg::on(...) must come before sg::gather(...): scatter | on | gather");
     static_assert(std::is_same_v<Exec, inline_executor>, "sg::on: a pipeline runs on one executor");
-    return pipeline<Holder, Router, E, Policies, Merge>(std::move(p.holder_), std::move(p.router_), std::move(o.executor),
-                                                std::move(p.policies_), std::move(p.merge_));
+    return pipeline<Holder, Router, E, Policies, Merge>(
+        std::move(p.holder_), std::move(p.router_), std::move(o.executor), std::move(p.policies_),
+        std::move(p.merge_));
   }
 
   template <class M>
   friend constexpr auto operator|(pipeline p, detail::gather_stage<M> g) {
     static_assert(std::is_same_v<Merge, detail::no_merge>,
                   "sg::gather: the pipeline already has a merge; give one sg::gather(...)");
-    return pipeline<Holder, Router, Exec, Policies, M>(std::move(p.holder_), std::move(p.router_), std::move(p.exec_),
-                                               std::move(p.policies_), std::move(g.merge));
+    return pipeline<Holder, Router, Exec, Policies, M>(std::move(p.holder_), std::move(p.router_),
+                                                       std::move(p.exec_), std::move(p.policies_),
+                                                       std::move(g.merge));
   }
 
   template <class P, class F>
   friend constexpr auto operator|(pipeline p, detail::route_stage<P, F> r) {
     static_assert(std::is_same_v<Merge, detail::no_merge>,
                   "sg::route(...) must come before sg::gather(...): scatter | route | gather");
-    static_assert(std::is_same_v<Router, detail::no_router>, "sg::route: a pipeline takes one route");
+    static_assert(std::is_same_v<Router, detail::no_router>,
+                  "sg::route: a pipeline takes one route");
     using routed = detail::route_stage<P, F>;
-    return pipeline<Holder, routed, Exec, Policies, Merge>(std::move(p.holder_), std::move(r), std::move(p.exec_),
-                                                           std::move(p.policies_), std::move(p.merge_));
+    return pipeline<Holder, routed, Exec, Policies, Merge>(
+        std::move(p.holder_), std::move(r), std::move(p.exec_), std::move(p.policies_),
+        std::move(p.merge_));
   }
 
   constexpr Merge const& merge() const noexcept { return merge_; }
@@ -239,7 +247,8 @@ class pipeline {
     set_type& set = holder_.get();
     const detail::targets targets = route(request, detail::shard_count(set));
     detail::scatter<response>(exec_, set, targets, request, sink);
-    return std::move(sink).finish(targets.count(), targets.pruned(), detail::completion_rule(policies_), ec);
+    return std::move(sink).finish(targets.count(), targets.pruned(),
+                                  detail::completion_rule(policies_), ec);
   }
 
   template <class Req>
@@ -271,7 +280,8 @@ struct scatter_fn {
     } else if constexpr (std::is_lvalue_reference_v<Set> &&
                          !(shard_range<S> && std::ranges::view<S>)) {
       using holder = shard_ref<std::remove_reference_t<Set>>;
-      return pipeline<holder, no_router, inline_executor, std::tuple<>, no_merge>(holder{&set}, {}, {}, {}, {});
+      return pipeline<holder, no_router, inline_executor, std::tuple<>, no_merge>(holder{&set}, {},
+                                                                                  {}, {}, {});
     } else {
       static_assert(shard_set<S const>,
                     "sg::scatter: a shard range the pipeline owns must be iterable when "
