@@ -6,7 +6,10 @@
 #include <sg/exec/on.hpp>
 #include <sg/gathered.hpp>
 #include <sg/merge/concat.hpp>
+#include <sg/merge/distinct.hpp>
+#include <sg/merge/loser_tree.hpp>
 #include <sg/merge/protocol.hpp>
+#include <sg/merge/sorted.hpp>
 #include <sg/pipeline.hpp>
 #include <sg/policy/partial.hpp>
 #include <sg/partition/hash.hpp>

@@ -1,0 +1,154 @@
+// sg/merge/sorted.hpp — sg::merge::sorted(comp, proj): k-way merge of sorted runs.
+//
+//   auto all = sg::merge::sorted()(runs);                            // ascending
+//   auto pipe = sg::scatter(shards)
+//             | sg::gather(sg::merge::sorted(std::greater<>{}, &order::time));  // newest first
+//
+// Each shard answers a run (a forward range of rows) sorted by (comp, proj); the result is
+// a std::vector of every row in that order. Stable: rows with equal keys come out in shard
+// order, then in their order within the run — whatever order the answers arrived in.
+// A loser tree (sg/merge/loser_tree.hpp): O(N log k) comparisons for N rows from k
+// non-empty runs, each row moved once; memory: the runs until finish(), then the result.
+//
+// Bad input: an unsorted run is detected when it is added, in every build, with one
+// comparison per row (is_sorted_until; a small fraction of the merge's own cost), and
+// rejected whole with std::system_error(sg::errc::bad_input) naming the shard and the
+// position — in a pipeline that shard is then a failure, never a silently wrong order.
+// Example: tests/merge/sorted.cpp, docs/merges.md.
+#pragma once
+
+#include <sg/error.hpp>
+#include <sg/merge/loser_tree.hpp>
+#include <sg/merge/protocol.hpp>
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <ranges>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace sg::merge {
+
+namespace detail {
+
+// An answer sorted can take: a multi-pass range of movable rows ordered by comp ∘ proj.
+template <class Resp, class Comp, class Proj>
+concept sorted_run =
+    std::ranges::forward_range<Resp> && std::move_constructible<std::ranges::range_value_t<Resp>> &&
+    std::indirect_strict_weak_order<Comp const&,
+                                    std::projected<std::ranges::iterator_t<Resp>, Proj const&>>;
+
+}  // namespace detail
+
+template <class Resp, class Comp, class Proj>
+class sorted_accumulator {
+ public:
+  using row_type = std::ranges::range_value_t<Resp>;
+  using result_type = std::vector<row_type>;
+
+  sorted_accumulator(Comp comp, Proj proj) : comp_(std::move(comp)), proj_(std::move(proj)) {}
+
+  // Keeps the shard's run after checking that it is sorted. Throws std::system_error with
+  // sg::errc::bad_input (and keeps nothing) when it is not.
+  void add(std::size_t shard, Resp&& run) {
+    auto bad = std::ranges::is_sorted_until(run, std::ref(comp_), std::ref(proj_));
+    if (bad != std::ranges::end(run)) {
+      const auto at = std::ranges::distance(std::ranges::begin(run), bad);
+      throw std::system_error(make_error_code(errc::bad_input),
+                              "sg::merge::sorted: the answer of shard " + std::to_string(shard) +
+                                  " is not sorted: its element " + std::to_string(at) +
+                                  " goes before element " + std::to_string(at - 1));
+    }
+    if (std::ranges::empty(run)) return;
+    runs_.push_back(run_type{shard, std::move(run)});
+  }
+
+  // Every row of every run, merged. Stable as documented above.
+  result_type finish() && {
+    // Runs in shard order: the tie-break between runs is their position here.
+    std::ranges::stable_sort(runs_, {}, &run_type::shard);
+    result_type out;
+    if (runs_.empty()) return out;
+    if constexpr (std::ranges::sized_range<Resp>) {
+      std::size_t total = 0;
+      for (auto const& r : runs_) total += static_cast<std::size_t>(std::ranges::size(r.rows));
+      out.reserve(total);
+    }
+    if (runs_.size() == 1) {
+      for (auto it = std::ranges::begin(runs_[0].rows); it != std::ranges::end(runs_[0].rows); ++it)
+        out.push_back(std::ranges::iter_move(it));
+      return out;
+    }
+    struct cursor {
+      std::ranges::iterator_t<Resp> at;
+      std::ranges::sentinel_t<Resp> end;
+    };
+    std::vector<cursor> src;
+    src.reserve(runs_.size());
+    for (auto& r : runs_) src.push_back({std::ranges::begin(r.rows), std::ranges::end(r.rows)});
+    // Source a goes before source b: its head is smaller, or equal and its run comes first.
+    auto beats = [&](std::uint32_t a, std::uint32_t b) {
+      cursor const& x = src[a];
+      cursor const& y = src[b];
+      if (x.at == x.end) return false;
+      if (y.at == y.end) return true;
+      if (std::invoke(comp_, std::invoke(proj_, *y.at), std::invoke(proj_, *x.at))) return false;
+      if (std::invoke(comp_, std::invoke(proj_, *x.at), std::invoke(proj_, *y.at))) return true;
+      return a < b;
+    };
+    detail::loser_tree tree;
+    tree.build(runs_.size(), beats);
+    for (;;) {
+      cursor& w = src[tree.winner()];
+      if (w.at == w.end) break;  // the winner is exhausted: so is every run
+      out.push_back(std::ranges::iter_move(w.at));
+      ++w.at;
+      tree.replay(beats);
+    }
+    return out;
+  }
+
+ private:
+  struct run_type {
+    std::size_t shard;
+    Resp rows;
+  };
+
+  Comp comp_;
+  Proj proj_;
+  std::vector<run_type> runs_;
+};
+
+// The sorted merge: a value holding the order.
+template <class Comp = std::ranges::less, class Proj = std::identity>
+struct sorted_merge {
+  Comp comp;
+  Proj proj;
+
+  template <class Resp>
+    requires detail::sorted_run<Resp, Comp, Proj>
+  sorted_accumulator<Resp, Comp, Proj> accumulator() const {
+    return {comp, proj};
+  }
+
+  // Merges a range of per-shard runs (run i is shard i's).
+  template <std::ranges::input_range Runs>
+    requires detail::sorted_run<std::ranges::range_value_t<Runs>, Comp, Proj>
+  auto operator()(Runs&& runs) const {
+    return sg::detail::merge_all(*this, std::forward<Runs>(runs));
+  }
+};
+
+// k-way merge of runs sorted by (comp, proj); see the top of this file.
+template <class Comp = std::ranges::less, class Proj = std::identity>
+constexpr sorted_merge<Comp, Proj> sorted(Comp comp = {}, Proj proj = {}) {
+  return {std::move(comp), std::move(proj)};
+}
+
+}  // namespace sg::merge
