@@ -218,3 +218,13 @@ TEST_CASE("route with a shared concurrent_round_robin", "[route][round_robin]") 
   for (int i = 0; i < 6; ++i) seen.push_back(pipe(identity).value.at(0));
   CHECK(seen == std::vector<int>{0, 1, 2, 0, 1, 2});
 }
+
+TEST_CASE("key_set deduces keys, not characters, from strings", "[route]") {
+  const std::vector<std::string> names{"ann", "bob"};
+  STATIC_REQUIRE(std::is_same_v<decltype(sg::key_set{names}), sg::key_set<std::string>>);
+  STATIC_REQUIRE(std::is_same_v<decltype(sg::key_set{std::string("ann")}), sg::key_set<std::string>>);
+  STATIC_REQUIRE(std::is_same_v<decltype(sg::key_set{1, 2, 3}), sg::key_set<int>>);
+  CHECK(sg::key_set{std::string("ann")}.keys == std::vector<std::string>{"ann"});
+  CHECK(sg::key_set{names}.keys == names);
+  CHECK(sg::key_set{std::string("a"), std::string("b")}.keys.size() == 2);
+}

@@ -28,6 +28,7 @@
 #include <functional>
 #include <ranges>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -50,16 +51,23 @@ struct key_set {
 
   key_set() = default;
   template <std::ranges::input_range R>
-    requires std::convertible_to<std::ranges::range_reference_t<R>, K>
+    requires std::convertible_to<std::ranges::range_reference_t<R>, K> &&
+             (!std::convertible_to<R const&, K>)
   explicit key_set(R&& r) : keys(std::ranges::begin(r), std::ranges::end(r)) {}
   template <class... Ks>
     requires(sizeof...(Ks) > 0 && (std::convertible_to<Ks, K> && ...))
   key_set(Ks&&... ks) : keys{K(std::forward<Ks>(ks))...} {}
 };
-template <std::ranges::input_range R>
+namespace detail {
+// A string is one key, not a range of char keys.
+template <class R>
+concept key_range_arg =
+    std::ranges::input_range<R> && !std::convertible_to<R const&, std::string_view>;
+}  // namespace detail
+template <detail::key_range_arg R>
 key_set(R&&) -> key_set<std::ranges::range_value_t<R>>;
 template <class K, class... Ks>
-  requires(sizeof...(Ks) > 0 || !std::ranges::input_range<K>)
+  requires(sizeof...(Ks) > 0 || !detail::key_range_arg<K>)
 key_set(K, Ks...) -> key_set<K>;
 
 // A closed key range [lo, hi].
