@@ -1,5 +1,6 @@
 #include <sg/merge/concat.hpp>
 
+#include "support/arrival.hpp"
 #include "support/seed.hpp"
 
 #include <catch2/catch.hpp>
@@ -48,12 +49,7 @@ TEST_CASE("concat equals the reference for any arrival order", "[merge][concat][
     CHECK(sg::merge::concat()(answers) == expected);
 
     // in a random arrival order, through the accumulator
-    std::vector<std::size_t> order(answers.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::shuffle(order.begin(), order.end(), rng);
-    auto acc = sg::merge::concat().accumulator<rows>();
-    for (std::size_t shard : order) acc.add(shard, rows(answers[shard]));
-    CHECK(std::move(acc).finish() == expected);
+    CHECK(sg_test::merge_in_random_order(sg::merge::concat(), answers, rng) == expected);
   }
 }
 

@@ -1,6 +1,7 @@
 #include <sg/merge/distinct.hpp>
 #include <sg/pipeline.hpp>
 
+#include "support/arrival.hpp"
 #include "support/seed.hpp"
 
 #include <catch2/catch.hpp>
@@ -42,12 +43,7 @@ TEST_CASE("distinct keeps the first row of each key in shard order", "[merge][di
     const auto expected = reference(answers);
     const auto m = sg::merge::distinct(&row::key);
     CHECK(m(answers) == expected);
-    std::vector<std::size_t> order(answers.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::shuffle(order.begin(), order.end(), rng);
-    auto acc = m.accumulator<std::vector<row>>();
-    for (auto s : order) acc.add(s, std::vector<row>(answers[s]));
-    CHECK(std::move(acc).finish() == expected);
+    CHECK(sg_test::merge_in_random_order(m, answers, rng) == expected);
   }
 }
 

@@ -2,6 +2,7 @@
 #include <sg/merge/sorted.hpp>
 #include <sg/pipeline.hpp>
 
+#include "support/arrival.hpp"
 #include "support/seed.hpp"
 
 #include <catch2/catch.hpp>
@@ -67,12 +68,7 @@ TEST_CASE("sorted equals a stable sort of the concatenation", "[merge][sorted][p
       const auto expected = reference(runs, std::ranges::less{}, &row::key);
       CHECK(m(runs) == expected);
       // answers arriving in any order give the same, stable result
-      std::vector<std::size_t> order(runs.size());
-      std::iota(order.begin(), order.end(), std::size_t{0});
-      std::shuffle(order.begin(), order.end(), rng);
-      auto acc = m.accumulator<std::vector<row>>();
-      for (auto s : order) acc.add(s, std::vector<row>(runs[s]));
-      CHECK(std::move(acc).finish() == expected);
+      CHECK(sg_test::merge_in_random_order(m, runs, rng) == expected);
     }
   }
 }
