@@ -130,9 +130,8 @@ struct router {
       return (partitioner);
   }
 
-  template <class Key>
-  std::size_t checked_shard(Key const& key, std::size_t n) const {
-    const std::size_t s = static_cast<std::size_t>(get().shard_of(key));
+  // A shard index the partitioner returned, checked against the set's n shards.
+  static std::size_t checked(std::size_t s, std::size_t n) {
     if (s >= n)
       bad_route("the partitioner returned shard " + std::to_string(s) + " for a set of " + std::to_string(n) +
                 " shards");
@@ -151,23 +150,18 @@ struct router {
     } else if constexpr (is_key_set<Key>) {
       std::vector<std::size_t> list;
       list.reserve(key.keys.size());
-      for (auto const& k : key.keys) list.push_back(checked_shard(k, n));
+      for (auto const& k : key.keys) list.push_back(checked(static_cast<std::size_t>(get().shard_of(k)), n));
       return targets::some(n, std::move(list));
     } else if constexpr (is_key_range<Key>) {
       if constexpr (requires { get().shards_for(key.lo, key.hi); }) {
         std::vector<std::size_t> list;
-        for (auto s : get().shards_for(key.lo, key.hi)) {
-          if (static_cast<std::size_t>(s) >= n)
-            bad_route("the partitioner returned shard " + std::to_string(s) + " for a set of " +
-                      std::to_string(n) + " shards");
-          list.push_back(static_cast<std::size_t>(s));
-        }
+        for (auto s : get().shards_for(key.lo, key.hi)) list.push_back(checked(static_cast<std::size_t>(s), n));
         return targets::some(n, std::move(list));
       } else {
         return targets::all(n);  // a hash partitioner scatters ranges over every shard
       }
     } else {
-      return targets::some(n, {checked_shard(key, n)});
+      return targets::some(n, {checked(static_cast<std::size_t>(get().shard_of(key)), n)});
     }
   }
 };

@@ -8,10 +8,12 @@
 // range as sg::errc::bad_input, never undefined behaviour). Example: docs/partitioners.md.
 #pragma once
 
+#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace sg::partition {
 
@@ -28,6 +30,19 @@ namespace detail {
 constexpr std::size_t checked_shard_count(std::size_t n, char const* who) {
   if (n == 0) throw std::invalid_argument(std::string(who) + ": the shard count must be at least 1");
   return n;
+}
+
+// Weighted partitioners check their weights in these words: each must be finite and not
+// negative. Returns whether any weight is positive.
+inline bool checked_weights(std::vector<double> const& weights, char const* who) {
+  bool any = false;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    if (!(weights[i] >= 0.0) || !std::isfinite(weights[i]))
+      throw std::invalid_argument(std::string(who) + ": the weight of shard " + std::to_string(i) +
+                                  " must be finite and not negative");
+    any = any || weights[i] > 0.0;
+  }
+  return any;
 }
 
 }  // namespace detail

@@ -31,14 +31,8 @@ class rendezvous {
   explicit rendezvous(std::vector<double> weights, Hash hash = {})
       : weights_(std::move(weights)), hash_(std::move(hash)) {
     detail::checked_shard_count(weights_.size(), "sg::partition::rendezvous");
-    bool any = false;
-    for (std::size_t i = 0; i < weights_.size(); ++i) {
-      if (!(weights_[i] >= 0.0) || !std::isfinite(weights_[i]))
-        throw std::invalid_argument("sg::partition::rendezvous: the weight of shard " + std::to_string(i) +
-                                    " must be finite and not negative");
-      any = any || weights_[i] > 0.0;
-    }
-    if (!any) throw std::invalid_argument("sg::partition::rendezvous: all weights are 0");
+    if (!detail::checked_weights(weights_, "sg::partition::rendezvous"))
+      throw std::invalid_argument("sg::partition::rendezvous: all weights are 0");
     seeds_.resize(weights_.size());
     for (std::size_t i = 0; i < seeds_.size(); ++i) seeds_[i] = mix64(static_cast<std::uint64_t>(i) ^ detail::golden);
   }

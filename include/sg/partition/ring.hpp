@@ -46,10 +46,7 @@ class ring {
       : weights_(std::move(weights)), vnodes_(vnodes), hash_(std::move(hash)) {
     detail::checked_shard_count(weights_.size(), "sg::partition::ring");
     if (vnodes_ == 0) throw std::invalid_argument("sg::partition::ring: vnodes must be at least 1");
-    for (std::size_t i = 0; i < weights_.size(); ++i)
-      if (!(weights_[i] >= 0.0) || !std::isfinite(weights_[i]))
-        throw std::invalid_argument("sg::partition::ring: the weight of shard " + std::to_string(i) +
-                                    " must be finite and not negative");
+    detail::checked_weights(weights_, "sg::partition::ring");  // all 0: build() says so
     build();
   }
 
