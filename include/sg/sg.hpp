@@ -2,11 +2,19 @@
 // you use to keep compile times down.
 #pragma once
 
+#include <sg/agg/aggregate.hpp>
+#include <sg/agg/count.hpp>
+#include <sg/agg/hyperloglog.hpp>
+#include <sg/agg/kll.hpp>
+#include <sg/agg/minmax.hpp>
+#include <sg/agg/sum.hpp>
+#include <sg/agg/variance.hpp>
 #include <sg/error.hpp>
 #include <sg/exec/on.hpp>
 #include <sg/gathered.hpp>
 #include <sg/merge/concat.hpp>
 #include <sg/merge/distinct.hpp>
+#include <sg/merge/hash_aggregate.hpp>
 #include <sg/merge/loser_tree.hpp>
 #include <sg/merge/protocol.hpp>
 #include <sg/merge/sorted.hpp>
