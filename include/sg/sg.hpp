@@ -18,6 +18,7 @@
 #include <sg/merge/loser_tree.hpp>
 #include <sg/merge/protocol.hpp>
 #include <sg/merge/sorted.hpp>
+#include <sg/merge/top_k.hpp>
 #include <sg/pipeline.hpp>
 #include <sg/policy/partial.hpp>
 #include <sg/partition/hash.hpp>
@@ -33,3 +34,4 @@
 #include <sg/route.hpp>
 #include <sg/shard.hpp>
 #include <sg/version.hpp>
+#include <sg/views/merge_sorted.hpp>

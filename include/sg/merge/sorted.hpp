@@ -44,6 +44,53 @@ concept sorted_run =
     std::indirect_strict_weak_order<Comp const&,
                                     std::projected<std::ranges::iterator_t<Resp>, Proj const&>>;
 
+// A source of a k-way merge: the unread part of one run.
+template <class It, class Sentinel>
+struct merge_cursor {
+  It at;
+  Sentinel end;
+};
+
+// Merges the cursors' runs with a loser tree (ties go to the lower cursor index: pass the
+// runs in shard order for a stable merge), drops the first `skip` rows and moves at most
+// `count` rows to out.push_back. O((skip + count) log k) comparisons; rows past the last
+// one moved are neither moved nor compared.
+template <class It, class Sentinel, class Comp, class Proj, class Out>
+void kway_merge(std::vector<merge_cursor<It, Sentinel>>& src, Comp const& comp, Proj const& proj,
+                std::size_t skip, std::size_t count, Out& out) {
+  if (src.empty() || count == 0) return;
+  if (src.size() == 1) {
+    auto& [at, end] = src[0];
+    for (; skip != 0 && at != end; --skip) ++at;
+    for (; count != 0 && at != end; --count, ++at) out.push_back(std::ranges::iter_move(at));
+    return;
+  }
+  // Source a goes before source b: its head is smaller, or equal and it comes first.
+  auto beats = [&](std::uint32_t a, std::uint32_t b) {
+    auto const& x = src[a];
+    auto const& y = src[b];
+    if (x.at == x.end) return false;
+    if (y.at == y.end) return true;
+    if (std::invoke(comp, std::invoke(proj, *y.at), std::invoke(proj, *x.at))) return false;
+    if (std::invoke(comp, std::invoke(proj, *x.at), std::invoke(proj, *y.at))) return true;
+    return a < b;
+  };
+  loser_tree tree;
+  tree.build(src.size(), beats);
+  for (;;) {
+    auto& w = src[tree.winner()];
+    if (w.at == w.end) return;  // the winner is exhausted: so is every run
+    if (skip != 0) {
+      --skip;
+    } else {
+      out.push_back(std::ranges::iter_move(w.at));
+      if (--count == 0) return;
+    }
+    ++w.at;
+    tree.replay(beats);
+  }
+}
+
 }  // namespace detail
 
 template <class Resp, class Comp, class Proj>
@@ -80,37 +127,11 @@ class sorted_accumulator {
       for (auto const& r : runs_) total += static_cast<std::size_t>(std::ranges::size(r.rows));
       out.reserve(total);
     }
-    if (runs_.size() == 1) {
-      for (auto it = std::ranges::begin(runs_[0].rows); it != std::ranges::end(runs_[0].rows); ++it)
-        out.push_back(std::ranges::iter_move(it));
-      return out;
-    }
-    struct cursor {
-      std::ranges::iterator_t<Resp> at;
-      std::ranges::sentinel_t<Resp> end;
-    };
+    using cursor = detail::merge_cursor<std::ranges::iterator_t<Resp>, std::ranges::sentinel_t<Resp>>;
     std::vector<cursor> src;
     src.reserve(runs_.size());
     for (auto& r : runs_) src.push_back({std::ranges::begin(r.rows), std::ranges::end(r.rows)});
-    // Source a goes before source b: its head is smaller, or equal and its run comes first.
-    auto beats = [&](std::uint32_t a, std::uint32_t b) {
-      cursor const& x = src[a];
-      cursor const& y = src[b];
-      if (x.at == x.end) return false;
-      if (y.at == y.end) return true;
-      if (std::invoke(comp_, std::invoke(proj_, *y.at), std::invoke(proj_, *x.at))) return false;
-      if (std::invoke(comp_, std::invoke(proj_, *x.at), std::invoke(proj_, *y.at))) return true;
-      return a < b;
-    };
-    detail::loser_tree tree;
-    tree.build(runs_.size(), beats);
-    for (;;) {
-      cursor& w = src[tree.winner()];
-      if (w.at == w.end) break;  // the winner is exhausted: so is every run
-      out.push_back(std::ranges::iter_move(w.at));
-      ++w.at;
-      tree.replay(beats);
-    }
+    detail::kway_merge(src, comp_, proj_, 0, static_cast<std::size_t>(-1), out);
     return out;
   }
 

@@ -1,0 +1,187 @@
+// sg/merge/top_k.hpp — sg::merge::top_k(k, [offset,] comp, proj): the exact global first k.
+//
+//   auto top = sg::merge::top_k(10, std::greater<>{}, &row::price);    // the 10 highest prices
+//   auto page = sg::merge::top_k(10, sg::merge::offset{20}, std::less<>{}, &row::time);  // rows 20..29
+//   // on each shard: answer top.partial(rows), or ask the store for its first top.shard_limit()
+//   auto pipe = sg::scatter(shards) | sg::gather(top);
+//
+// The result is the rows at positions [offset, offset + k) of the stable sorted merge of
+// all answers (sg/merge/sorted.hpp): ties in shard order, then in answer order. It is
+// exact as long as each shard answers at least its own first offset + k rows — the
+// shard-side rewrite, which the merge exposes as shard_limit() and performs itself in
+// partial(rows) so that a pipeline or a store can push the limit down.
+//
+// Fast when answers arrive sorted: add() checks the order (one comparison per row) and
+// keeps only the first offset + k rows; finish() merges them with a loser tree and stops
+// after offset + k, so O(S·(offset + k)) work for S shards however long the answers are.
+// Correct when they do not: an unsorted answer is not an error here — its first offset + k
+// are selected (nth_element, then a sort of those, ties by position) in O(n + L log L).
+// Memory: at most offset + k rows per shard. k = 0 gives nothing; offset + k saturates.
+// Example: tests/merge/top_k.cpp.
+#pragma once
+
+#include <sg/merge/protocol.hpp>
+#include <sg/merge/sorted.hpp>
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <numeric>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace sg::merge {
+
+// How many leading rows of the merged order a top_k skips (SQL OFFSET).
+struct offset {
+  std::size_t rows = 0;
+};
+
+namespace detail {
+
+// The first `limit` rows of `rows` in (comp, proj) order, stable: ties keep their order.
+template <class Row, class Comp, class Proj>
+std::vector<Row> first_rows(std::vector<Row>&& rows, std::size_t limit, Comp const& comp, Proj const& proj) {
+  auto key_less = [&](Row const& a, Row const& b) { return std::invoke(comp, std::invoke(proj, a), std::invoke(proj, b)); };
+  if (std::is_sorted(rows.begin(), rows.end(), key_less)) {
+    if (rows.size() > limit) rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(limit), rows.end());
+    return std::move(rows);
+  }
+  // Positions, ordered by (key, position): a strict total order, so selection is stable.
+  std::vector<std::size_t> at(rows.size());
+  std::iota(at.begin(), at.end(), std::size_t{0});
+  auto before = [&](std::size_t a, std::size_t b) {
+    if (key_less(rows[a], rows[b])) return true;
+    if (key_less(rows[b], rows[a])) return false;
+    return a < b;
+  };
+  if (at.size() > limit) {
+    std::nth_element(at.begin(), at.begin() + static_cast<std::ptrdiff_t>(limit), at.end(), before);
+    at.resize(limit);
+  }
+  std::sort(at.begin(), at.end(), before);
+  std::vector<Row> out;
+  out.reserve(at.size());
+  for (std::size_t i : at) out.push_back(std::move(rows[i]));
+  return out;
+}
+
+template <class Row, class Rows>
+std::vector<Row> to_vector(Rows&& rows) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<Rows>, std::vector<Row>> && !std::is_lvalue_reference_v<Rows>) {
+    return std::move(rows);
+  } else {
+    std::vector<Row> out;
+    if constexpr (std::ranges::sized_range<Rows>) out.reserve(static_cast<std::size_t>(std::ranges::size(rows)));
+    for (auto&& r : rows) out.push_back(sg::detail::forward_element<Rows>(r));
+    return out;
+  }
+}
+
+}  // namespace detail
+
+template <class Resp, class Comp, class Proj>
+class top_k_accumulator {
+ public:
+  using row_type = std::ranges::range_value_t<Resp>;
+  using result_type = std::vector<row_type>;
+
+  top_k_accumulator(std::size_t k, std::size_t skip, Comp comp, Proj proj)
+      : k_(k), skip_(skip), comp_(std::move(comp)), proj_(std::move(proj)) {}
+
+  // Keeps the answer's first offset + k rows (selecting them if it is not sorted).
+  void add(std::size_t shard, Resp&& answer) {
+    if (k_ == 0) return;
+    auto rows = detail::first_rows(detail::to_vector<row_type>(std::move(answer)), limit(), comp_, proj_);
+    if (rows.empty()) return;
+    runs_.push_back({shard, std::move(rows)});
+  }
+
+  // Rows [offset, offset + k) of the stable merged order (fewer when the data runs out).
+  result_type finish() && {
+    std::ranges::stable_sort(runs_, {}, &run::shard);
+    using cursor = detail::merge_cursor<typename std::vector<row_type>::iterator, typename std::vector<row_type>::iterator>;
+    std::vector<cursor> src;
+    src.reserve(runs_.size());
+    std::size_t available = 0;
+    for (auto& r : runs_) {
+      src.push_back({r.rows.begin(), r.rows.end()});
+      available += r.rows.size();
+    }
+    result_type out;
+    if (available > skip_) out.reserve(std::min(k_, available - skip_));
+    detail::kway_merge(src, comp_, proj_, skip_, k_, out);
+    return out;
+  }
+
+ private:
+  struct run {
+    std::size_t shard;
+    std::vector<row_type> rows;
+  };
+
+  std::size_t limit() const noexcept {
+    return skip_ > std::numeric_limits<std::size_t>::max() - k_ ? std::numeric_limits<std::size_t>::max() : skip_ + k_;
+  }
+
+  std::size_t k_, skip_;
+  Comp comp_;
+  Proj proj_;
+  std::vector<run> runs_;
+};
+
+template <class Comp = std::ranges::less, class Proj = std::identity>
+struct top_k_merge {
+  std::size_t k = 0;
+  std::size_t skip = 0;  // the offset
+  Comp comp;
+  Proj proj;
+
+  // The shard-side rewrite: how many rows each shard must return, in order, for the merge
+  // to be exact (offset + k, saturating).
+  constexpr std::size_t shard_limit() const noexcept {
+    return skip > std::numeric_limits<std::size_t>::max() - k ? std::numeric_limits<std::size_t>::max() : skip + k;
+  }
+
+  // What a shard answers: its own first shard_limit() rows, sorted, stable.
+  template <std::ranges::input_range Rows>
+    requires std::indirect_strict_weak_order<Comp const&, std::projected<std::ranges::iterator_t<Rows>, Proj const&>>
+  auto partial(Rows&& rows) const {
+    using row = std::ranges::range_value_t<Rows>;
+    if (k == 0) return std::vector<row>{};
+    return detail::first_rows(detail::to_vector<row>(std::forward<Rows>(rows)), shard_limit(), comp, proj);
+  }
+
+  template <class Resp>
+    requires detail::sorted_run<Resp, Comp, Proj>
+  top_k_accumulator<Resp, Comp, Proj> accumulator() const {
+    return {k, skip, comp, proj};
+  }
+
+  // Merges a range of per-shard answers (answer i is shard i's).
+  template <std::ranges::input_range Responses>
+    requires detail::sorted_run<std::ranges::range_value_t<Responses>, Comp, Proj>
+  auto operator()(Responses&& responses) const {
+    return sg::detail::merge_all(*this, std::forward<Responses>(responses));
+  }
+};
+
+// The first k rows in (comp, proj) order; see the top of this file.
+template <class Comp = std::ranges::less, class Proj = std::identity>
+constexpr top_k_merge<Comp, Proj> top_k(std::size_t k, Comp comp = {}, Proj proj = {}) {
+  return {k, 0, std::move(comp), std::move(proj)};
+}
+
+// Rows [skip.rows, skip.rows + k) in (comp, proj) order (SQL ORDER BY … LIMIT k OFFSET n).
+template <class Comp = std::ranges::less, class Proj = std::identity>
+constexpr top_k_merge<Comp, Proj> top_k(std::size_t k, offset skip, Comp comp = {}, Proj proj = {}) {
+  return {k, skip.rows, std::move(comp), std::move(proj)};
+}
+
+}  // namespace sg::merge
