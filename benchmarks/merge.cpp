@@ -1,14 +1,30 @@
-// Sorted k-way merge of 16M int64 in total, random, k = 2, 8, 64, 1024 runs, beside
-// __gnu_parallel::multiway_merge with sequential_tag (libstdc++'s loser tree), a
-// std::priority_queue merge, and a std::copy of the same data (the physical floor).
-// Ratios: scripts/bench-ratios.py; results: docs/merges.md.
+// The merges beside their strongest baselines, in one binary. Ratios: scripts/bench-ratios.py;
+// results and what they mean: docs/benchmarks.md, docs/merges.md.
+//  * sorted: 16M int64 in total, random, k = 2, 8, 64, 1024 runs, beside
+//    __gnu_parallel::multiway_merge with sequential_tag (libstdc++'s loser tree), a
+//    std::priority_queue merge, and a std::copy of the same data (the physical floor);
+//  * top_k: 64 shards × their sorted top 1000 → the global top 1000, beside concatenate +
+//    nth_element + sort and concatenate + partial_sort;
+//  * hash_aggregate (count, sum): 16 partial tables × 1M rows at 1k and 4M groups, beside a
+//    hand-written boost::unordered_flat_map loop and a std::unordered_map loop; and the
+//    shard side, partial() of 16M rows, beside the same loops;
+//  * HyperLogLog: merging 64 sketches of precision 14 (time per register).
+#include <sg/agg/count.hpp>
+#include <sg/agg/hyperloglog.hpp>
+#include <sg/agg/sum.hpp>
+#include <sg/merge/hash_aggregate.hpp>
 #include <sg/merge/sorted.hpp>
+#include <sg/merge/top_k.hpp>
 
 #include <benchmark/benchmark.h>
 #include <parallel/algorithm>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <unordered_map>
 #include <functional>
 #include <queue>
 #include <random>
@@ -101,6 +117,190 @@ void copy_floor(benchmark::State& state) {
   set_bytes(state);
 }
 
+// --- top_k -----------------------------------------------------------------------------
+
+constexpr std::size_t top_shards = 64, top_n = 1000;
+
+std::vector<std::vector<std::int64_t>> const& top_answers() {
+  static const auto answers = [] {
+    std::mt19937_64 rng(7);
+    std::vector<std::vector<std::int64_t>> a(top_shards, std::vector<std::int64_t>(top_n));
+    for (auto& r : a) {
+      for (auto& x : r) x = static_cast<std::int64_t>(rng() >> 1);
+      std::sort(r.begin(), r.end(), std::greater<>{});  // each shard's own top 1000, highest first
+    }
+    return a;
+  }();
+  return answers;
+}
+
+// Timed by hand around the merge alone: the answers are copied first (a pipeline hands
+// them over by move), and Pause/ResumeTiming would cost more than this merge.
+void top_k_sg(benchmark::State& state) {
+  const auto checked = sg::merge::top_k(top_n, std::greater<>{});
+  const auto m = state.range(0) == 0 ? checked : checked.presorted_answers();
+  for (auto _ : state) {
+    auto copy = top_answers();
+    const auto start = std::chrono::steady_clock::now();
+    auto out = m(std::move(copy));
+    benchmark::DoNotOptimize(out.data());
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+
+std::vector<std::int64_t> concatenated() {
+  std::vector<std::int64_t> all;
+  all.reserve(top_shards * top_n);
+  for (auto const& r : top_answers()) all.insert(all.end(), r.begin(), r.end());
+  return all;
+}
+
+void top_k_nth_element(benchmark::State& state) {
+  for (auto _ : state) {
+    auto all = concatenated();
+    std::nth_element(all.begin(), all.begin() + top_n, all.end(), std::greater<>{});
+    all.resize(top_n);
+    std::sort(all.begin(), all.end(), std::greater<>{});
+    benchmark::DoNotOptimize(all.data());
+  }
+}
+
+void top_k_partial_sort(benchmark::State& state) {
+  for (auto _ : state) {
+    auto all = concatenated();
+    std::partial_sort(all.begin(), all.begin() + top_n, all.end(), std::greater<>{});
+    all.resize(top_n);
+    benchmark::DoNotOptimize(all.data());
+  }
+}
+
+// --- hash_aggregate ----------------------------------------------------------------------
+
+constexpr std::size_t agg_tables = 16, agg_rows = std::size_t{1} << 20;
+
+struct sale {
+  std::int64_t key;
+  std::int64_t amount;
+};
+
+const auto count_sum = sg::merge::hash_aggregate(&sale::key, sg::agg::count(), sg::agg::sum(&sale::amount));
+using sg_table = sg::merge::partial_table_t<decltype(count_sum), sale>;
+
+// The same partial rows as the baselines see them: key, count, sum.
+struct plain_partial {
+  std::int64_t key;
+  std::uint64_t count;
+  std::int64_t sum;
+};
+struct plain_state {
+  std::uint64_t count = 0;
+  std::int64_t sum = 0;
+};
+
+struct agg_input {
+  std::vector<sg_table> sg;
+  std::vector<std::vector<plain_partial>> plain;
+  std::vector<sale> rows;  // 16M raw rows, for the shard side
+};
+
+agg_input const& agg_data(std::size_t groups) {
+  static agg_input cached;
+  static std::size_t cached_groups = 0;
+  if (cached_groups != groups) {
+    std::mt19937_64 rng(groups);
+    cached = {};
+    const auto sum = sg::agg::sum(&sale::amount);
+    for (std::size_t t = 0; t < agg_tables; ++t) {
+      sg_table table(agg_rows);
+      std::vector<plain_partial> plain(agg_rows);
+      for (std::size_t i = 0; i < agg_rows; ++i) {
+        const sale s{static_cast<std::int64_t>(rng() % groups), static_cast<std::int64_t>(rng() % 1000)};
+        const std::uint64_t n = 1 + rng() % 4;
+        auto state_sum = sum.init<sale>();
+        for (std::uint64_t j = 0; j < n; ++j) sum.update(state_sum, s);
+        table[i] = {s.key, {n, state_sum}};
+        plain[i] = {s.key, n, s.amount * static_cast<std::int64_t>(n)};
+        cached.rows.push_back(s);
+      }
+      cached.sg.push_back(std::move(table));
+      cached.plain.push_back(std::move(plain));
+    }
+    cached_groups = groups;
+  }
+  return cached;
+}
+
+void aggregate_merge_sg(benchmark::State& state) {
+  auto const& in = agg_data(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto tables = in.sg;  // the accumulator takes each answer by move, as in a pipeline
+    state.ResumeTiming();
+    auto out = count_sum(std::move(tables));
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * agg_tables * agg_rows));
+}
+
+template <class Map>
+void aggregate_merge_loop(benchmark::State& state) {
+  auto const& in = agg_data(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    Map groups;
+    for (auto const& table : in.plain)
+      for (auto const& p : table) {
+        auto& g = groups[p.key];
+        g.count += p.count;
+        g.sum += p.sum;
+      }
+    benchmark::DoNotOptimize(groups.size());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * agg_tables * agg_rows));
+}
+
+void aggregate_partial_sg(benchmark::State& state) {
+  auto const& in = agg_data(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    auto table = count_sum.partial(in.rows);
+    benchmark::DoNotOptimize(table.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * in.rows.size()));
+}
+
+template <class Map>
+void aggregate_partial_loop(benchmark::State& state) {
+  auto const& in = agg_data(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    Map groups;
+    for (auto const& s : in.rows) {
+      auto& g = groups[s.key];
+      ++g.count;
+      g.sum += s.amount;
+    }
+    benchmark::DoNotOptimize(groups.size());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * in.rows.size()));
+}
+
+using flat_map = boost::unordered_flat_map<std::int64_t, plain_state>;
+using node_map = std::unordered_map<std::int64_t, plain_state>;
+
+// --- HyperLogLog ---------------------------------------------------------------------------
+
+void hll_merge(benchmark::State& state) {
+  std::vector<sg::agg::hyperloglog> sketches(64, sg::agg::hyperloglog(14));
+  std::mt19937_64 rng(14);
+  for (auto& s : sketches)
+    for (int i = 0; i < 100000; ++i) s.add_hash(rng());
+  for (auto _ : state) {
+    sg::agg::hyperloglog merged(14);
+    for (auto const& s : sketches) merged.merge(s);
+    benchmark::DoNotOptimize(merged.registers().data());
+  }
+  // Items: registers merged, so the time per item is the time per register.
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * 64 * (1 << 14)));
+}
+
 }  // namespace
 
 #define SG_MERGE_ARGS ->Arg(2)->Arg(8)->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond)
@@ -108,5 +308,20 @@ BENCHMARK(merge_sg) SG_MERGE_ARGS;
 BENCHMARK(merge_gnu) SG_MERGE_ARGS;
 BENCHMARK(merge_heap) SG_MERGE_ARGS;
 BENCHMARK(copy_floor) SG_MERGE_ARGS;
+
+// Arg 0: every answer checked for order; 1: presorted_answers().
+BENCHMARK(top_k_sg)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(top_k_nth_element)->Unit(benchmark::kMicrosecond);
+BENCHMARK(top_k_partial_sort)->Unit(benchmark::kMicrosecond);
+
+#define SG_AGG_ARGS ->Arg(1000)->Arg(4'000'000)->Unit(benchmark::kMillisecond)
+BENCHMARK(aggregate_merge_sg) SG_AGG_ARGS;
+BENCHMARK_TEMPLATE(aggregate_merge_loop, flat_map) SG_AGG_ARGS;
+BENCHMARK_TEMPLATE(aggregate_merge_loop, node_map) SG_AGG_ARGS;
+BENCHMARK(aggregate_partial_sg) SG_AGG_ARGS;
+BENCHMARK_TEMPLATE(aggregate_partial_loop, flat_map) SG_AGG_ARGS;
+BENCHMARK_TEMPLATE(aggregate_partial_loop, node_map) SG_AGG_ARGS;
+
+BENCHMARK(hll_merge)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <list>
 #include <map>
 #include <random>
 #include <string>
@@ -136,6 +137,12 @@ TEST_CASE("hash_aggregate: beyond the cache-sized table it partitions, and loses
   std::vector<sg::merge::partial_table_t<decltype(by_region), row>> tables;
   for (auto const& s : shards) tables.push_back(by_region.partial(s));
   check_equal(sorted(sg_test::merge_in_random_order(by_region, tables, rng)), want);
+  check_equal(sorted(by_region(shards)), want);  // one phase: rows aggregated on arrival
+  // Answers of another container type are copied into the merge's own storage.
+  using group = sg::merge::partial_table_t<decltype(by_region), row>::value_type;
+  std::vector<std::list<group>> lists;
+  for (auto const& t : tables) lists.emplace_back(t.begin(), t.end());
+  check_equal(sorted(by_region(lists)), want);
   // The same tables fed twice: every count and sum doubles (a repeated key merges).
   auto twice = tables;
   twice.insert(twice.end(), tables.begin(), tables.end());

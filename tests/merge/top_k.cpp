@@ -13,6 +13,7 @@
 #include <list>
 #include <random>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace {
@@ -75,6 +76,8 @@ TEST_CASE("top_k equals the slice of a stable sort, sorted answers or not", "[me
         CHECK(pushed_down.back().size() == std::min(a.size(), k == 0 ? 0 : m.shard_limit()));
       }
       CHECK(m(pushed_down) == want);
+      // Told that answers are sorted, and they are: the same answer.
+      CHECK(m.presorted_answers()(pushed_down) == want);
     }
   }
 }
@@ -96,4 +99,18 @@ TEST_CASE("top_k: the 10 highest prices, in a pipeline, and from non-vector answ
   const auto huge = sg::merge::top_k(std::numeric_limits<std::size_t>::max(), sg::merge::offset{5});
   CHECK(huge.shard_limit() == std::numeric_limits<std::size_t>::max());
   CHECK(huge(std::vector<std::vector<int>>{{1, 2, 3}, {4, 5, 6, 7}}) == std::vector<int>{6, 7});
+}
+
+TEST_CASE("top_k presorted: rows out of order among those taken are bad input", "[merge][top_k]") {
+  const auto m = sg::merge::top_k(3).presorted_answers();
+  CHECK(m(std::vector<std::vector<int>>{{1, 4, 6}, {2, 3, 9}}) == std::vector<int>{1, 2, 3});
+  try {
+    (void)m(std::vector<std::vector<int>>{{1, 4, 6}, {3, 2, 9}});
+    FAIL("an unsorted answer went unseen among the rows taken");
+  } catch (std::system_error const& e) {
+    CHECK(e.code() == sg::errc::bad_input);
+    CHECK(std::string(e.what()).find("shard 1") != std::string::npos);
+  }
+  // Without presorted_answers() the same answers are simply selected from.
+  CHECK(sg::merge::top_k(3)(std::vector<std::vector<int>>{{1, 4, 6}, {3, 2, 9}}) == std::vector<int>{1, 2, 3});
 }

@@ -49,10 +49,12 @@ struct wide_total {
   constexpr value_type value() const noexcept {
     return static_cast<value_type>((static_cast<uint128>(hi) << 64) | lo);
   }
-  constexpr void add(value_type x) noexcept {
-    const uint128 v = static_cast<uint128>(value()) + static_cast<uint128>(x);
-    lo = static_cast<std::uint64_t>(v);
-    hi = static_cast<std::uint64_t>(v >> 64);
+  constexpr void add(value_type x) noexcept {  // add with carry, word by word
+    const auto v = static_cast<uint128>(x);
+    const auto x_lo = static_cast<std::uint64_t>(v);
+    const std::uint64_t old = lo;
+    lo += x_lo;
+    hi += static_cast<std::uint64_t>(v >> 64) + (lo < old ? 1 : 0);
   }
   friend constexpr bool operator==(wide_total const&, wide_total const&) = default;
 };

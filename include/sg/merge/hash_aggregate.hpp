@@ -23,12 +23,14 @@
 // returns a tuple) and compared with ==. Aggregates and their states are composed at
 // compile time (a Boost.Hana tuple); no virtual call or std::function per row.
 //
-// Speed and memory (benchmarks/merge.cpp, docs/benchmarks.md): one open-addressing table
-// (boost::unordered_flat_map, keys and states inline) while the groups fit in about 1 MiB;
-// beyond that the merge radix-partitions incoming groups by hash into 256 partitions, each
-// with its own table, and buffers groups per partition until a partition has as many as
-// its table holds, so every table it touches is cache-sized (as DuckDB and ClickHouse do).
-// Memory: the groups' keys and states, plus at most as much again in buffers.
+// Speed and memory (benchmarks/merge.cpp, docs/benchmarks.md): while the groups fit in
+// about 1 MiB, every answer is merged at once into one open-addressing table
+// (boost::unordered_flat_map, keys and states inline). Beyond that, a table would miss
+// cache on every probe, so each answer is radix-partitioned in place by hash (256
+// partitions) and kept, and finish() merges one partition at a time into one cache-sized
+// table that it empties and reuses (the partitioned aggregation of DuckDB and ClickHouse).
+// Memory: the groups while they fit; beyond, the answers themselves until finish() (as
+// concat keeps them), plus one byte a group while an answer is partitioned.
 //
 // Errors: an aggregate that fails while a table is merged (an integer sum that leaves its
 // range only fails at finish(); a HyperLogLog of another precision fails here) leaves the
@@ -41,6 +43,7 @@
 #include <sg/merge/protocol.hpp>
 #include <sg/partition/hash.hpp>
 
+#include <boost/container_hash/hash.hpp>
 #include <boost/hana/at.hpp>
 #include <boost/hana/size.hpp>
 #include <boost/hana/tuple.hpp>
@@ -53,6 +56,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <ranges>
 #include <tuple>
 #include <type_traits>
@@ -77,8 +81,9 @@ template <class K, class S>
 inline constexpr bool is_partial_group<partial_group<K, S>> = true;
 
 template <class K>
-concept group_key_type =
-    std::movable<K> && std::equality_comparable<K> && std::invocable<partition::default_hash const&, K const&>;
+concept group_key_type = std::movable<K> && std::equality_comparable<K> && requires(K const& k) {
+  { boost::hash<K>{}(k) } -> std::convertible_to<std::size_t>;
+};
 
 // A key as a group table stores it: mutable, so that finish() can move keys out of a
 // table it is about to destroy (flat_map keys are otherwise const).
@@ -87,14 +92,14 @@ struct stored_key {
   mutable Key value;
 };
 
-// default_hash is avalanching (every key bit reaches every hash bit), so the table uses
-// it as is. Transparent: a row's key is looked up without building a stored_key.
+// boost::hash of the key, which the table mixes itself (one multiply for an integer: the
+// pinned, stronger default_hash matters for placing data on shards, not inside a table).
+// Transparent: a row's key is looked up without building a stored_key.
 struct group_hash {
-  using is_avalanching = void;
   using is_transparent = void;
   template <class Key>
-  std::size_t operator()(Key const& k) const noexcept {
-    return static_cast<std::size_t>(partition::default_hash{}(k));
+  std::size_t operator()(Key const& k) const noexcept(noexcept(boost::hash<Key>{}(k))) {
+    return boost::hash<Key>{}(k);
   }
   template <class Key>
   std::size_t operator()(stored_key<Key> const& k) const noexcept {
@@ -133,14 +138,24 @@ constexpr void for_each_aggregate(Aggs const& aggs, F&& f, Tuples&&... tuples) {
   }(std::make_index_sequence<n>{});
 }
 
-template <class Aggs, class States>
-void merge_states(Aggs const& aggs, States& into, States&& from) {
-  for_each_aggregate(
-      aggs, [](auto const& a, auto& s, auto&& o) { a.merge(s, std::move(o)); }, into, std::move(from));
+// into takes from's rows, aggregate by aggregate (from is moved from when an rvalue).
+// Forced inline: it runs once per merged group, and GCC's -O2 heuristics otherwise leave
+// a call per row.
+template <class Aggs, class States, class From, std::size_t... I>
+[[gnu::always_inline]] inline void merge_states(Aggs const& aggs, States& into, From&& from,
+                                                std::index_sequence<I...>) {
+  (boost::hana::at_c<I>(aggs).merge(std::get<I>(into), std::get<I>(std::forward<From>(from))), ...);
 }
 
-// The groups seen so far: one table, or 256 radix partitions once the groups outgrow the
-// cache (see the top of this file).
+template <class Aggs, class States, class From>
+[[gnu::always_inline]] inline void merge_states(Aggs const& aggs, States& into, From&& from) {
+  merge_states(aggs, into, std::forward<From>(from), std::make_index_sequence<std::tuple_size_v<States>>{});
+}
+
+// The groups seen so far (see "Speed and memory" at the top of this file). While they fit
+// about 1 MiB, one table that every answer is merged into at once. Beyond, each answer is
+// radix-partitioned by hash on arrival (in place) and kept; finish() then merges partition
+// by partition into one cache-sized table, emptied and reused for the next partition.
 template <class Key, class States, class Aggs>
 class group_table {
  public:
@@ -150,15 +165,24 @@ class group_table {
 
   Aggs const& aggregates() const noexcept { return aggs_; }
 
-  void merge(group&& g) {
-    if (parts_.empty()) {
-      merge_into(single_, std::move(g));
-      if (single_.size() > small_limit) partition();
-      return;
+  // Merges every group of a partial table (moved from when the table is an rvalue).
+  template <class Table>
+  void merge_all(Table&& table) {
+    auto it = std::ranges::begin(table);
+    const auto end = std::ranges::end(table);
+    if (runs_.empty()) {
+      // One table: the size check runs only when a group is new.
+      while (it != end) {
+        const bool added = merge_into(single_, sg::detail::forward_element<Table>(*it));
+        ++it;
+        if (added && single_.size() > small_limit) [[unlikely]] {
+          start_partitioning();
+          break;
+        }
+      }
+      if (it == end) return;
     }
-    part& p = parts_[part_of(group_hash{}(g.key))];
-    p.buffer.push_back(std::move(g));
-    if (p.buffer.size() >= p.flush_at) flush(p);
+    keep_partitioned(std::forward<Table>(table), it, end);
   }
 
   // Moves every group out: f(Key&&, States&&) once per group. The table is left empty.
@@ -169,61 +193,130 @@ class group_table {
       m.clear();
     };
     drain_map(single_);
-    for (part& p : parts_) {
-      flush(p);
-      drain_map(p.table);
+    for (std::size_t p = 0; p < partitions; ++p) {
+      for (run& r : runs_)
+        for (std::size_t i = r.bounds[p]; i < r.bounds[p + 1]; ++i) merge_into(single_, std::move(r.rows[i]));
+      drain_map(single_);  // the same table, emptied but not freed, for the next partition
     }
-    parts_.clear();
+    runs_.clear();
   }
 
-  std::size_t size_hint() const noexcept {
-    std::size_t n = single_.size();
-    for (part const& p : parts_) n += p.table.size() + p.buffer.size();
-    return n;
-  }
+  // At least the number of groups (exact before partitioning).
+  std::size_t size_hint() const noexcept { return single_.size() + (runs_.empty() ? 0 : small_limit); }
 
  private:
   using map_type = group_map<Key, States>;
   static constexpr unsigned radix_bits = 8;
-  static constexpr std::size_t min_flush = 256;
+  static constexpr std::size_t partitions = std::size_t{1} << radix_bits;
   static constexpr std::size_t small_limit =
       std::max<std::size_t>(4096, (std::size_t{1} << 20) / sizeof(typename map_type::value_type));
 
-  struct part {
-    map_type table;
-    std::vector<group> buffer;
-    std::size_t flush_at = min_flush;
+  // A kept answer: its groups ordered by partition, partition p at [bounds[p], bounds[p+1]).
+  struct run {
+    std::vector<group> rows;
+    std::vector<std::size_t> bounds;
   };
 
-  static std::size_t part_of(std::size_t hash) noexcept {
-    // Bits of a second mix, independent of the bits the table itself uses for position.
-    return static_cast<std::size_t>(partition::mix64(hash) >> (64 - radix_bits));
+  static std::size_t part_of(Key const& key) noexcept {
+    // Another mix than the table's own, so a key's partition says nothing of its position
+    // in the partition's table.
+    return static_cast<std::size_t>(partition::mix64(group_hash{}(key)) >> (64 - radix_bits));
   }
 
-  void merge_into(map_type& m, group&& g) {
-    auto [at, inserted] = m.try_emplace(stored_key<Key>{std::move(g.key)}, std::move(g.states));
-    if (!inserted) merge_states(aggs_, at->second, std::move(g.states));
-  }
-
-  void flush(part& p) {
-    for (group& g : p.buffer) merge_into(p.table, std::move(g));
-    p.buffer.clear();
-    p.flush_at = std::max(min_flush, p.table.size());
-  }
-
-  // Leaves the single table for the partitions, moving its groups into theirs.
-  void partition() {
-    parts_.resize(std::size_t{1} << radix_bits);
-    for (auto& [k, s] : single_) {
-      part& p = parts_[part_of(group_hash{}(k.value))];
-      p.table.emplace(stored_key<Key>{std::move(k.value)}, std::move(s));
+  // Merges one group into m; true when its key was new there.
+  template <class G>
+  [[gnu::always_inline]] inline bool merge_into(map_type& m, G&& g) {
+    auto at = m.find(g.key);
+    if (at != m.end()) [[likely]] {
+      merge_states(aggs_, at->second, std::forward<G>(g).states);
+      return false;
     }
-    single_ = map_type();
+    m.emplace(stored_key<Key>{std::forward<G>(g).key}, std::forward<G>(g).states);
+    return true;
   }
+
+  // The single table outgrew the cache: its groups become the first kept run.
+  void start_partitioning() {
+    std::vector<group> groups;
+    groups.reserve(single_.size());
+    for (auto& [k, s] : single_) groups.push_back({std::move(k.value), std::move(s)});
+    map_type().swap(single_);
+    keep(std::move(groups));
+  }
+
+  // The rest of an answer, from `first`, to keep: the answer's own vector when it can be
+  // taken, else a copy (or moved elements) in one.
+  template <class Table, class It, class Sentinel>
+  void keep_partitioned(Table&& table, It first, Sentinel last) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<Table>, std::vector<group>> &&
+                  !std::is_lvalue_reference_v<Table> && !std::is_const_v<std::remove_reference_t<Table>>) {
+      table.erase(table.begin(), first);
+      keep(std::move(table));
+    } else {
+      std::vector<group> rows;
+      for (; first != last; ++first) rows.push_back(sg::detail::forward_element<Table>(*first));
+      keep(std::move(rows));
+    }
+  }
+
+  void keep(std::vector<group>&& in) {
+    const std::size_t n = in.size();
+    run r;
+    r.bounds.assign(partitions + 1, 0);
+    std::vector<std::uint8_t> part(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      part[i] = static_cast<std::uint8_t>(part_of(in[i].key));
+      ++r.bounds[part[i] + 1];
+    }
+    for (std::size_t p = 0; p < partitions; ++p) r.bounds[p + 1] += r.bounds[p];
+    std::vector<std::size_t> next(r.bounds.begin(), r.bounds.end() - 1);
+    for (std::size_t p = 0; p < partitions; ++p) {
+      while (next[p] < r.bounds[p + 1]) {
+        const std::size_t i = next[p];
+        const std::size_t q = part[i];
+        if (q == p) {
+          ++next[p];
+          continue;
+        }
+        const std::size_t j = next[q]++;
+        std::ranges::swap(in[i], in[j]);
+        std::swap(part[i], part[j]);
+      }
+    }
+    r.rows = std::move(in);
+    runs_.push_back(std::move(r));
+  }
+
+  // Raw storage for `keep`, constructed only during one call.
+  class scratch_buffer {
+   public:
+    scratch_buffer() = default;
+    scratch_buffer(scratch_buffer const&) = delete;
+    scratch_buffer& operator=(scratch_buffer const&) = delete;
+    ~scratch_buffer() { release(); }
+    group* reserve(std::size_t n) {
+      if (n > capacity_) {
+        release();
+        data_ = std::allocator<group>{}.allocate(n);
+        capacity_ = n;
+      }
+      return data_;
+    }
+
+   private:
+    void release() noexcept {
+      if (data_ != nullptr) std::allocator<group>{}.deallocate(data_, capacity_);
+      data_ = nullptr;
+      capacity_ = 0;
+    }
+    group* data_ = nullptr;
+    std::size_t capacity_ = 0;
+  };
 
   Aggs aggs_;
   map_type single_;
-  std::vector<part> parts_;
+  std::vector<run> runs_;
+  scratch_buffer scratch_;
 };
 
 // The key and states of rows of type Row, when the key projection and every aggregate
@@ -292,10 +385,9 @@ class hash_aggregate_accumulator {
     if (failed_) return;
     try {
       if constexpr (detail::is_partial_group<std::ranges::range_value_t<Resp>>) {
-        for (auto&& g : answer) groups_.merge(group(sg::detail::forward_element<Resp&&>(g)));
+        groups_.merge_all(std::move(answer));
       } else {
-        for (group& g : detail::partial_table<Key, States>(key_, groups_.aggregates(), answer))
-          groups_.merge(std::move(g));
+        groups_.merge_all(detail::partial_table<Key, States>(key_, groups_.aggregates(), answer));
       }
     } catch (...) {
       failed_ = std::current_exception();

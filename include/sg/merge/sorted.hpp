@@ -51,18 +51,35 @@ struct merge_cursor {
   Sentinel end;
 };
 
+// kway_merge's order check: none (the runs were checked when added).
+struct no_order_check {};
+
 // Merges the cursors' runs with a loser tree (ties go to the lower cursor index: pass the
 // runs in shard order for a stable merge), drops the first `skip` rows and moves at most
 // `count` rows to out.push_back. O((skip + count) log k) comparisons; rows past the last
-// one moved are neither moved nor compared.
-template <class It, class Sentinel, class Comp, class Proj, class Out>
+// one moved are neither moved nor compared. With an order check, each row taken is first
+// compared with the next one of its run, and on_unsorted(cursor index) is called when
+// that one goes before it (it must throw).
+template <class It, class Sentinel, class Comp, class Proj, class Out, class OnUnsorted = no_order_check>
 void kway_merge(std::vector<merge_cursor<It, Sentinel>>& src, Comp const& comp, Proj const& proj,
-                std::size_t skip, std::size_t count, Out& out) {
+                std::size_t skip, std::size_t count, Out& out, OnUnsorted on_unsorted = {}) {
+  auto before = [&](auto const& a, auto const& b) {
+    return std::invoke(comp, std::invoke(proj, a), std::invoke(proj, b));
+  };
+  auto check = [&](merge_cursor<It, Sentinel> const& c, std::size_t index) {
+    if constexpr (!std::is_same_v<OnUnsorted, no_order_check>) {
+      auto next = std::ranges::next(c.at);
+      if (next != c.end && before(*next, *c.at)) on_unsorted(index);
+    }
+  };
   if (src.empty() || count == 0) return;
   if (src.size() == 1) {
-    auto& [at, end] = src[0];
-    for (; skip != 0 && at != end; --skip) ++at;
-    for (; count != 0 && at != end; --count, ++at) out.push_back(std::ranges::iter_move(at));
+    auto& c = src[0];
+    for (; skip != 0 && c.at != c.end; --skip, ++c.at) check(c, 0);
+    for (; count != 0 && c.at != c.end; --count, ++c.at) {
+      check(c, 0);
+      out.push_back(std::ranges::iter_move(c.at));
+    }
     return;
   }
   // Source a goes before source b: its head is smaller, or equal and it comes first.
@@ -71,8 +88,8 @@ void kway_merge(std::vector<merge_cursor<It, Sentinel>>& src, Comp const& comp, 
     auto const& y = src[b];
     if (x.at == x.end) return false;
     if (y.at == y.end) return true;
-    if (std::invoke(comp, std::invoke(proj, *y.at), std::invoke(proj, *x.at))) return false;
-    if (std::invoke(comp, std::invoke(proj, *x.at), std::invoke(proj, *y.at))) return true;
+    if (before(*y.at, *x.at)) return false;
+    if (before(*x.at, *y.at)) return true;
     return a < b;
   };
   loser_tree tree;
@@ -80,6 +97,7 @@ void kway_merge(std::vector<merge_cursor<It, Sentinel>>& src, Comp const& comp, 
   for (;;) {
     auto& w = src[tree.winner()];
     if (w.at == w.end) return;  // the winner is exhausted: so is every run
+    check(w, tree.winner());
     if (skip != 0) {
       --skip;
     } else {
@@ -119,7 +137,7 @@ class sorted_accumulator {
   // Every row of every run, merged. Stable as documented above.
   result_type finish() && {
     // Runs in shard order: the tie-break between runs is their position here.
-    std::ranges::stable_sort(runs_, {}, &run_type::shard);
+    if (!std::ranges::is_sorted(runs_, {}, &run_type::shard)) std::ranges::stable_sort(runs_, {}, &run_type::shard);
     result_type out;
     if (runs_.empty()) return out;
     if constexpr (std::ranges::sized_range<Resp>) {

@@ -17,9 +17,11 @@
 // Correct when they do not: an unsorted answer is not an error here — its first offset + k
 // are selected (nth_element, then a sort of those, ties by position) in O(n + L log L).
 // Memory: at most offset + k rows per shard. k = 0 gives nothing; offset + k saturates.
+// When the shards are known to sort, presorted_answers() skips the full check (below).
 // Example: tests/merge/top_k.cpp.
 #pragma once
 
+#include <sg/error.hpp>
 #include <sg/merge/protocol.hpp>
 #include <sg/merge/sorted.hpp>
 
@@ -32,6 +34,8 @@
 #include <limits>
 #include <numeric>
 #include <ranges>
+#include <string>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -92,20 +96,26 @@ class top_k_accumulator {
   using row_type = std::ranges::range_value_t<Resp>;
   using result_type = std::vector<row_type>;
 
-  top_k_accumulator(std::size_t k, std::size_t skip, Comp comp, Proj proj)
-      : k_(k), skip_(skip), comp_(std::move(comp)), proj_(std::move(proj)) {}
+  top_k_accumulator(std::size_t k, std::size_t skip, bool presorted, Comp comp, Proj proj)
+      : k_(k), skip_(skip), presorted_(presorted), comp_(std::move(comp)), proj_(std::move(proj)) {}
 
-  // Keeps the answer's first offset + k rows (selecting them if it is not sorted).
+  // Keeps the answer's first offset + k rows (selecting them if it is not sorted; taking
+  // them as they come when the merge was told the answers are sorted).
   void add(std::size_t shard, Resp&& answer) {
     if (k_ == 0) return;
-    auto rows = detail::first_rows(detail::to_vector<row_type>(std::move(answer)), limit(), comp_, proj_);
+    auto rows = detail::to_vector<row_type>(std::move(answer));
+    if (presorted_) {
+      if (rows.size() > limit()) rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(limit()), rows.end());
+    } else {
+      rows = detail::first_rows(std::move(rows), limit(), comp_, proj_);
+    }
     if (rows.empty()) return;
     runs_.push_back({shard, std::move(rows)});
   }
 
   // Rows [offset, offset + k) of the stable merged order (fewer when the data runs out).
   result_type finish() && {
-    std::ranges::stable_sort(runs_, {}, &run::shard);
+    if (!std::ranges::is_sorted(runs_, {}, &run::shard)) std::ranges::stable_sort(runs_, {}, &run::shard);
     using cursor = detail::merge_cursor<typename std::vector<row_type>::iterator, typename std::vector<row_type>::iterator>;
     std::vector<cursor> src;
     src.reserve(runs_.size());
@@ -116,7 +126,14 @@ class top_k_accumulator {
     }
     result_type out;
     if (available > skip_) out.reserve(std::min(k_, available - skip_));
-    detail::kway_merge(src, comp_, proj_, skip_, k_, out);
+    if (presorted_)
+      detail::kway_merge(src, comp_, proj_, skip_, k_, out, [&](std::size_t i) {
+        throw std::system_error(make_error_code(errc::bad_input),
+                                "sg::merge::top_k: the answer of shard " + std::to_string(runs_[i].shard) +
+                                    " is not sorted, though the merge was told (presorted) that it is");
+      });
+    else
+      detail::kway_merge(src, comp_, proj_, skip_, k_, out);
     return out;
   }
 
@@ -131,6 +148,7 @@ class top_k_accumulator {
   }
 
   std::size_t k_, skip_;
+  bool presorted_;
   Comp comp_;
   Proj proj_;
   std::vector<run> runs_;
@@ -139,9 +157,23 @@ class top_k_accumulator {
 template <class Comp = std::ranges::less, class Proj = std::identity>
 struct top_k_merge {
   std::size_t k = 0;
-  std::size_t skip = 0;  // the offset
+  std::size_t skip = 0;     // the offset
+  bool presorted = false;  // trust that answers arrive sorted (see presorted_answers())
   Comp comp;
   Proj proj;
+
+  // The same merge, told that every answer arrives sorted (a store that ran ORDER BY, or
+  // partial()): add() then keeps the first offset + k rows without looking at the rest,
+  // and finish() checks the order only of the rows it takes — one comparison each. That
+  // makes the merge O(S + (offset + k) log S) instead of O(S·(offset + k)), but a row out
+  // of order beyond the taken ones goes unseen: use it only when the shards do sort. A
+  // row out of order among the taken ones throws std::system_error(sg::errc::bad_input)
+  // from finish() (an error of the whole query).
+  constexpr top_k_merge presorted_answers() const {
+    top_k_merge m = *this;
+    m.presorted = true;
+    return m;
+  }
 
   // The shard-side rewrite: how many rows each shard must return, in order, for the merge
   // to be exact (offset + k, saturating).
@@ -161,7 +193,7 @@ struct top_k_merge {
   template <class Resp>
     requires detail::sorted_run<Resp, Comp, Proj>
   top_k_accumulator<Resp, Comp, Proj> accumulator() const {
-    return {k, skip, comp, proj};
+    return {k, skip, presorted, comp, proj};
   }
 
   // Merges a range of per-shard answers (answer i is shard i's).
@@ -175,13 +207,13 @@ struct top_k_merge {
 // The first k rows in (comp, proj) order; see the top of this file.
 template <class Comp = std::ranges::less, class Proj = std::identity>
 constexpr top_k_merge<Comp, Proj> top_k(std::size_t k, Comp comp = {}, Proj proj = {}) {
-  return {k, 0, std::move(comp), std::move(proj)};
+  return {k, 0, false, std::move(comp), std::move(proj)};
 }
 
 // Rows [skip.rows, skip.rows + k) in (comp, proj) order (SQL ORDER BY … LIMIT k OFFSET n).
 template <class Comp = std::ranges::less, class Proj = std::identity>
 constexpr top_k_merge<Comp, Proj> top_k(std::size_t k, offset skip, Comp comp = {}, Proj proj = {}) {
-  return {k, skip.rows, std::move(comp), std::move(proj)};
+  return {k, skip.rows, false, std::move(comp), std::move(proj)};
 }
 
 }  // namespace sg::merge
