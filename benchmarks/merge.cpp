@@ -3,6 +3,8 @@
 //  * sorted: 16M int64 in total, random, k = 2, 8, 64, 1024 runs, beside
 //    __gnu_parallel::multiway_merge with sequential_tag (libstdc++'s loser tree), a
 //    std::priority_queue merge, and a std::copy of the same data (the physical floor);
+//    and the same for 2M strings and 2M (int64, int32) tuples at k = 8, 64 (generic
+//    comparators: the loser tree, not the arithmetic merge tree);
 //  * top_k: 64 shards × their sorted top 1000 → the global top 1000, beside concatenate +
 //    nth_element + sort and concatenate + partial_sort;
 //  * hash_aggregate (count, sum): 16 partial tables × 1M rows at 1k and 4M groups, beside a
@@ -28,6 +30,8 @@
 #include <functional>
 #include <queue>
 #include <random>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -115,6 +119,76 @@ void copy_floor(benchmark::State& state) {
     benchmark::DoNotOptimize(out.data());
   }
   set_bytes(state);
+}
+
+// --- sorted, generic comparators: strings and tuples (the loser tree) ---------------------
+
+constexpr std::size_t generic_total = std::size_t{1} << 21;  // 2M
+
+template <class T>
+T random_value(std::mt19937_64& rng);
+template <>
+std::string random_value<std::string>(std::mt19937_64& rng) {
+  std::string s(12, ' ');  // fits the small-string buffer: no allocation per string
+  for (auto& c : s) c = static_cast<char>('a' + rng() % 26);
+  return s;
+}
+using pair_key = std::tuple<std::int64_t, std::int32_t>;
+template <>
+pair_key random_value<pair_key>(std::mt19937_64& rng) {
+  return {static_cast<std::int64_t>(rng() % 1000), static_cast<std::int32_t>(rng() % 1000)};
+}
+
+template <class T>
+std::vector<std::vector<T>> const& generic_runs(std::size_t k) {
+  static std::vector<std::vector<T>> cached;
+  static std::size_t cached_k = 0;
+  if (cached_k != k) {
+    std::mt19937_64 rng(k);
+    cached.assign(k, {});
+    for (auto& r : cached) {
+      r.resize(generic_total / k);
+      for (auto& x : r) x = random_value<T>(rng);
+      std::sort(r.begin(), r.end());
+    }
+    cached_k = k;
+  }
+  return cached;
+}
+
+template <class T>
+void merge_sg_generic(benchmark::State& state) {
+  auto const& r = generic_runs<T>(static_cast<std::size_t>(state.range(0)));
+  const auto m = sg::merge::sorted();
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto copy = r;
+    state.ResumeTiming();
+    auto out = m(std::move(copy));
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * generic_total));
+}
+
+template <class T, bool Stable>
+void merge_gnu_generic(benchmark::State& state) {
+  auto const& r = generic_runs<T>(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto copy = r;  // the same starting point as sg: GNU moves nothing, but reads these
+    std::vector<std::pair<T*, T*>> seqs;
+    for (auto& run : copy) seqs.emplace_back(run.data(), run.data() + run.size());
+    state.ResumeTiming();
+    std::vector<T> out(generic_total);
+    if constexpr (Stable)  // the like-for-like baseline: sg's merge is stable
+      __gnu_parallel::stable_multiway_merge(seqs.begin(), seqs.end(), out.begin(), generic_total, std::less<T>{},
+                                            __gnu_parallel::sequential_tag());
+    else
+      __gnu_parallel::multiway_merge(seqs.begin(), seqs.end(), out.begin(), generic_total, std::less<T>{},
+                                     __gnu_parallel::sequential_tag());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * generic_total));
 }
 
 // --- top_k -----------------------------------------------------------------------------
@@ -310,6 +384,14 @@ BENCHMARK(merge_heap) SG_MERGE_ARGS;
 BENCHMARK(copy_floor) SG_MERGE_ARGS;
 
 // Arg 0: every answer checked for order; 1: presorted_answers().
+#define SG_GENERIC_ARGS ->Arg(8)->Arg(64)->Unit(benchmark::kMillisecond)
+BENCHMARK_TEMPLATE(merge_sg_generic, std::string) SG_GENERIC_ARGS;
+BENCHMARK_TEMPLATE(merge_gnu_generic, std::string, false) SG_GENERIC_ARGS;
+BENCHMARK_TEMPLATE(merge_gnu_generic, std::string, true) SG_GENERIC_ARGS;
+BENCHMARK_TEMPLATE(merge_sg_generic, pair_key) SG_GENERIC_ARGS;
+BENCHMARK_TEMPLATE(merge_gnu_generic, pair_key, false) SG_GENERIC_ARGS;
+BENCHMARK_TEMPLATE(merge_gnu_generic, pair_key, true) SG_GENERIC_ARGS;
+
 BENCHMARK(top_k_sg)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(top_k_nth_element)->Unit(benchmark::kMicrosecond);
 BENCHMARK(top_k_partial_sort)->Unit(benchmark::kMicrosecond);

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
@@ -147,4 +148,36 @@ TEST_CASE("loser tree: the winner sequence of a k-way merge", "[merge][sorted][l
     INFO("k = " << k);
     CHECK(got == expected);
   }
+}
+
+TEST_CASE("sorted on arithmetic runs (the buffered merge tree) equals std::sort", "[merge][sorted][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 120; ++round) {
+    // Up to 1100 runs (buffers shrink to their minimum), ties, empty runs, both orders.
+    const std::size_t k = round % 10 == 0 ? 1100 : rng() % 40;
+    const bool descending = round % 2 == 1;
+    const std::int64_t max_key = round % 3 == 0 ? 3 : 1'000'000;
+    std::vector<std::vector<std::int64_t>> runs(k);
+    std::vector<std::int64_t> all;
+    for (auto& r : runs) {
+      r.resize(rng() % 4 == 0 ? 0 : rng() % (k > 100 ? 50 : 3000));
+      for (auto& x : r) x = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(max_key)) - max_key / 2;
+      if (descending)
+        std::ranges::sort(r, std::greater<>{});
+      else
+        std::ranges::sort(r);
+      all.insert(all.end(), r.begin(), r.end());
+    }
+    INFO("k " << k << (descending ? ", descending" : ", ascending"));
+    if (descending) {
+      std::ranges::sort(all, std::greater<>{});
+      CHECK(sg::merge::sorted(std::greater<>{})(runs) == all);
+    } else {
+      std::ranges::sort(all);
+      CHECK(sg::merge::sorted()(runs) == all);
+      CHECK(sg_test::merge_in_random_order(sg::merge::sorted(std::less<std::int64_t>{}), runs, rng) == all);
+    }
+  }
+  std::vector<std::vector<double>> doubles{{0.5, 1.5}, {-2.0, 1.5, 7.0}, {}};
+  CHECK(sg::merge::sorted()(doubles) == std::vector<double>{-2.0, 0.5, 1.5, 1.5, 7.0});
 }

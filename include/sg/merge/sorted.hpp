@@ -19,6 +19,7 @@
 
 #include <sg/error.hpp>
 #include <sg/merge/loser_tree.hpp>
+#include <sg/merge/merge_tree.hpp>
 #include <sg/merge/protocol.hpp>
 
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include <functional>
 #include <iterator>
 #include <ranges>
+#include <span>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -82,30 +84,79 @@ void kway_merge(std::vector<merge_cursor<It, Sentinel>>& src, Comp const& comp, 
     }
     return;
   }
-  // Source a goes before source b: its head is smaller, or equal and it comes first.
-  auto beats = [&](std::uint32_t a, std::uint32_t b) {
-    auto const& x = src[a];
-    auto const& y = src[b];
-    if (x.at == x.end) return false;
-    if (y.at == y.end) return true;
-    if (before(*y.at, *x.at)) return false;
-    if (before(*x.at, *y.at)) return true;
-    return a < b;
-  };
-  loser_tree tree;
-  tree.build(src.size(), beats);
-  for (;;) {
-    auto& w = src[tree.winner()];
-    if (w.at == w.end) return;  // the winner is exhausted: so is every run
-    check(w, tree.winner());
-    if (skip != 0) {
-      --skip;
-    } else {
-      out.push_back(std::ranges::iter_move(w.at));
-      if (--count == 0) return;
+  if constexpr (std::is_lvalue_reference_v<std::iter_reference_t<It>>) {
+    // Each match keeps a pointer to the player's current row, so a match reads two rows
+    // directly instead of through their cursors; an exhausted run plays as null (+∞).
+    using row = std::remove_reference_t<std::iter_reference_t<It>>;
+    struct player {
+      row* at;
+      std::uint32_t source;
+    };
+    // p goes out before q: smaller, or equal and from an earlier run.
+    auto beats = [&](player const& p, player const& q) {
+      if (p.at == nullptr) return false;
+      if (q.at == nullptr) return true;
+      // One comparison: against an earlier run p wins unless q is strictly smaller, against
+      // a later one only if p is strictly smaller. The operands are selected, not branched on.
+      const bool p_first = p.source < q.source;
+      row* const x = p_first ? q.at : p.at;
+      row* const y = p_first ? p.at : q.at;
+      return before(*x, *y) != p_first;
+    };
+    auto head = [&](std::uint32_t i) { return player{src[i].at == src[i].end ? nullptr : &*src[i].at, i}; };
+    const std::size_t k = src.size();
+    std::vector<player> losers(k);  // losers[n] for inner nodes 1..k-1; leaves k..2k-1
+    {
+      std::vector<player> winners(2 * k);
+      for (std::size_t i = 0; i < k; ++i) winners[k + i] = head(static_cast<std::uint32_t>(i));
+      for (std::size_t n = k - 1; n >= 1; --n) {
+        const bool left = beats(winners[2 * n], winners[2 * n + 1]);
+        winners[n] = left ? winners[2 * n] : winners[2 * n + 1];
+        losers[n] = left ? winners[2 * n + 1] : winners[2 * n];
+      }
+      losers[0] = winners[1];  // the overall winner
     }
-    ++w.at;
-    tree.replay(beats);
+    player current = losers[0];
+    while (current.at != nullptr) {
+      auto& w = src[current.source];
+      check(w, current.source);
+      if (skip != 0) {
+        --skip;
+      } else {
+        out.push_back(std::ranges::iter_move(w.at));
+        if (--count == 0) return;
+      }
+      ++w.at;
+      current = head(current.source);
+      for (std::size_t n = (k + current.source) / 2; n >= 1; n /= 2)
+        if (beats(losers[n], current)) std::swap(losers[n], current);
+    }
+  } else {
+    // Rows that are not objects (a view's prvalues): matches go through the cursors.
+    auto beats = [&](std::uint32_t a, std::uint32_t b) {
+      auto const& x = src[a];
+      auto const& y = src[b];
+      if (x.at == x.end) return false;
+      if (y.at == y.end) return true;
+      if (before(*y.at, *x.at)) return false;
+      if (before(*x.at, *y.at)) return true;
+      return a < b;
+    };
+    loser_tree tree;
+    tree.build(src.size(), beats);
+    for (;;) {
+      auto& w = src[tree.winner()];
+      if (w.at == w.end) return;  // the winner is exhausted: so is every run
+      check(w, tree.winner());
+      if (skip != 0) {
+        --skip;
+      } else {
+        out.push_back(std::ranges::iter_move(w.at));
+        if (--count == 0) return;
+      }
+      ++w.at;
+      tree.replay(beats);
+    }
   }
 }
 
@@ -140,10 +191,21 @@ class sorted_accumulator {
     if (!std::ranges::is_sorted(runs_, {}, &run_type::shard)) std::ranges::stable_sort(runs_, {}, &run_type::shard);
     result_type out;
     if (runs_.empty()) return out;
+    std::size_t total = 0;
     if constexpr (std::ranges::sized_range<Resp>) {
-      std::size_t total = 0;
       for (auto const& r : runs_) total += static_cast<std::size_t>(std::ranges::size(r.rows));
       out.reserve(total);
+    }
+    if constexpr (detail::merge_tree_eligible<row_type, Comp, Proj> && std::ranges::contiguous_range<Resp> &&
+                  std::ranges::sized_range<Resp>) {
+      if (runs_.size() >= 2) {
+        std::vector<std::span<row_type const>> spans;
+        spans.reserve(runs_.size());
+        for (auto& r : runs_) spans.emplace_back(std::ranges::data(r.rows), std::ranges::size(r.rows));
+        out.resize(total);
+        detail::merge_tree<row_type, detail::arithmetic_order<Comp, row_type>>(std::move(spans)).run(out.data());
+        return out;
+      }
     }
     using cursor = detail::merge_cursor<std::ranges::iterator_t<Resp>, std::ranges::sentinel_t<Resp>>;
     std::vector<cursor> src;
