@@ -252,48 +252,58 @@ void top_k_partial_sort(benchmark::State& state) {
 
 constexpr std::size_t agg_tables = 16, agg_rows = std::size_t{1} << 20;
 
+// Amount: std::int64_t (sg's sum state is then 128 bits: overflow is detected) or double
+// (an 8-byte state like the loop's: the same row size on both sides).
+template <class Amount>
 struct sale {
   std::int64_t key;
-  std::int64_t amount;
+  Amount amount;
 };
 
-const auto count_sum = sg::merge::hash_aggregate(&sale::key, sg::agg::count(), sg::agg::sum(&sale::amount));
-using sg_table = sg::merge::partial_table_t<decltype(count_sum), sale>;
+template <class Amount>
+const auto count_sum =
+    sg::merge::hash_aggregate(&sale<Amount>::key, sg::agg::count(), sg::agg::sum(&sale<Amount>::amount));
+template <class Amount>
+using sg_table = sg::merge::partial_table_t<decltype(count_sum<Amount>), sale<Amount>>;
 
 // The same partial rows as the baselines see them: key, count, sum.
+template <class Amount>
 struct plain_partial {
   std::int64_t key;
   std::uint64_t count;
-  std::int64_t sum;
+  Amount sum;
 };
+template <class Amount>
 struct plain_state {
   std::uint64_t count = 0;
-  std::int64_t sum = 0;
+  Amount sum = 0;
 };
 
+template <class Amount>
 struct agg_input {
-  std::vector<sg_table> sg;
-  std::vector<std::vector<plain_partial>> plain;
-  std::vector<sale> rows;  // 16M raw rows, for the shard side
+  std::vector<sg_table<Amount>> sg;
+  std::vector<std::vector<plain_partial<Amount>>> plain;
+  std::vector<sale<Amount>> rows;  // 16M raw rows, for the shard side
 };
 
-agg_input const& agg_data(std::size_t groups) {
-  static agg_input cached;
+template <class Amount>
+agg_input<Amount> const& agg_data(std::size_t groups) {
+  static agg_input<Amount> cached;
   static std::size_t cached_groups = 0;
   if (cached_groups != groups) {
     std::mt19937_64 rng(groups);
     cached = {};
-    const auto sum = sg::agg::sum(&sale::amount);
+    const auto sum = sg::agg::sum(&sale<Amount>::amount);
     for (std::size_t t = 0; t < agg_tables; ++t) {
-      sg_table table(agg_rows);
-      std::vector<plain_partial> plain(agg_rows);
+      sg_table<Amount> table(agg_rows);
+      std::vector<plain_partial<Amount>> plain(agg_rows);
       for (std::size_t i = 0; i < agg_rows; ++i) {
-        const sale s{static_cast<std::int64_t>(rng() % groups), static_cast<std::int64_t>(rng() % 1000)};
+        const sale<Amount> s{static_cast<std::int64_t>(rng() % groups), static_cast<Amount>(rng() % 1000)};
         const std::uint64_t n = 1 + rng() % 4;
-        auto state_sum = sum.init<sale>();
+        auto state_sum = sum.template init<sale<Amount>>();
         for (std::uint64_t j = 0; j < n; ++j) sum.update(state_sum, s);
         table[i] = {s.key, {n, state_sum}};
-        plain[i] = {s.key, n, s.amount * static_cast<std::int64_t>(n)};
+        plain[i] = {s.key, n, s.amount * static_cast<Amount>(n)};
         cached.rows.push_back(s);
       }
       cached.sg.push_back(std::move(table));
@@ -304,38 +314,46 @@ agg_input const& agg_data(std::size_t groups) {
   return cached;
 }
 
+template <class Amount>
 void aggregate_merge_sg(benchmark::State& state) {
-  auto const& in = agg_data(static_cast<std::size_t>(state.range(0)));
+  auto const& in = agg_data<Amount>(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
     state.PauseTiming();
     auto tables = in.sg;  // the accumulator takes each answer by move, as in a pipeline
     state.ResumeTiming();
-    auto out = count_sum(std::move(tables));
+    auto out = count_sum<Amount>(std::move(tables));
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * agg_tables * agg_rows));
 }
 
-template <class Map>
+// Like sg, the loop is handed copies of the answers and frees each once merged (freeing
+// 16 tables of 1M rows is a measurable part of both).
+template <class Map, class Amount>
 void aggregate_merge_loop(benchmark::State& state) {
-  auto const& in = agg_data(static_cast<std::size_t>(state.range(0)));
+  auto const& in = agg_data<Amount>(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
+    state.PauseTiming();
+    auto tables = in.plain;
+    state.ResumeTiming();
     Map groups;
-    for (auto const& table : in.plain)
+    for (auto& table : tables) {
       for (auto const& p : table) {
         auto& g = groups[p.key];
         g.count += p.count;
         g.sum += p.sum;
       }
+      std::vector<plain_partial<Amount>>().swap(table);
+    }
     benchmark::DoNotOptimize(groups.size());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * agg_tables * agg_rows));
 }
 
 void aggregate_partial_sg(benchmark::State& state) {
-  auto const& in = agg_data(static_cast<std::size_t>(state.range(0)));
+  auto const& in = agg_data<std::int64_t>(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    auto table = count_sum.partial(in.rows);
+    auto table = count_sum<std::int64_t>.partial(in.rows);
     benchmark::DoNotOptimize(table.data());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * in.rows.size()));
@@ -343,7 +361,7 @@ void aggregate_partial_sg(benchmark::State& state) {
 
 template <class Map>
 void aggregate_partial_loop(benchmark::State& state) {
-  auto const& in = agg_data(static_cast<std::size_t>(state.range(0)));
+  auto const& in = agg_data<std::int64_t>(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
     Map groups;
     for (auto const& s : in.rows) {
@@ -356,8 +374,10 @@ void aggregate_partial_loop(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * in.rows.size()));
 }
 
-using flat_map = boost::unordered_flat_map<std::int64_t, plain_state>;
-using node_map = std::unordered_map<std::int64_t, plain_state>;
+template <class Amount>
+using flat_map = boost::unordered_flat_map<std::int64_t, plain_state<Amount>>;
+template <class Amount>
+using node_map = std::unordered_map<std::int64_t, plain_state<Amount>>;
 
 // --- HyperLogLog ---------------------------------------------------------------------------
 
@@ -397,12 +417,15 @@ BENCHMARK(top_k_nth_element)->Unit(benchmark::kMicrosecond);
 BENCHMARK(top_k_partial_sort)->Unit(benchmark::kMicrosecond);
 
 #define SG_AGG_ARGS ->Arg(1000)->Arg(4'000'000)->Unit(benchmark::kMillisecond)
-BENCHMARK(aggregate_merge_sg) SG_AGG_ARGS;
-BENCHMARK_TEMPLATE(aggregate_merge_loop, flat_map) SG_AGG_ARGS;
-BENCHMARK_TEMPLATE(aggregate_merge_loop, node_map) SG_AGG_ARGS;
+BENCHMARK_TEMPLATE(aggregate_merge_sg, std::int64_t) SG_AGG_ARGS;
+BENCHMARK_TEMPLATE(aggregate_merge_loop, flat_map<std::int64_t>, std::int64_t) SG_AGG_ARGS;
+BENCHMARK_TEMPLATE(aggregate_merge_loop, node_map<std::int64_t>, std::int64_t) SG_AGG_ARGS;
+// The abstraction's own cost: the same merge with 8-byte sums on both sides.
+BENCHMARK_TEMPLATE(aggregate_merge_sg, double)->Arg(1000)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(aggregate_merge_loop, flat_map<double>, double)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(aggregate_partial_sg) SG_AGG_ARGS;
-BENCHMARK_TEMPLATE(aggregate_partial_loop, flat_map) SG_AGG_ARGS;
-BENCHMARK_TEMPLATE(aggregate_partial_loop, node_map) SG_AGG_ARGS;
+BENCHMARK_TEMPLATE(aggregate_partial_loop, flat_map<std::int64_t>) SG_AGG_ARGS;
+BENCHMARK_TEMPLATE(aggregate_partial_loop, node_map<std::int64_t>) SG_AGG_ARGS;
 
 BENCHMARK(hll_merge)->Unit(benchmark::kMicrosecond);
 

@@ -2,6 +2,7 @@
 # Installs what sg's build, tests, examples and benchmarks need on Debian 12, and only
 # what is missing. Idempotent and non-interactive: safe to run before every build.
 #   scripts/install-deps.sh            # everything
+#   scripts/install-deps.sh gnuplot-nox          # and these extra packages (docs tools)
 #   SG_DEPS_DRY_RUN=1 scripts/install-deps.sh   # only say what is missing
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   librange-v3-dev                # lazy views
   catch2                         # tests (v2)
   libbenchmark-dev               # benchmarks
+  "$@"                           # extra packages a caller asks for
 )
 
 missing=()

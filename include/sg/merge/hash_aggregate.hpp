@@ -18,9 +18,9 @@
 // range whose elements are not partial groups): each answer is then aggregated as it
 // arrives, which is one-phase aggregation with the same result.
 //
-// Keys: any type hashed by sg::partition::default_hash (integers, strings, floating point,
-// enums, and std::tuple/std::pair of those for composite keys: a key projection that
-// returns a tuple) and compared with ==. Aggregates and their states are composed at
+// Keys: any type boost::hash hashes (integers, strings, floating point, enums, and
+// std::tuple/std::pair of those for composite keys: a key projection that returns a
+// tuple) and == compares. Aggregates and their states are composed at
 // compile time (a Boost.Hana tuple); no virtual call or std::function per row.
 //
 // Speed and memory (benchmarks/merge.cpp, docs/benchmarks.md): while the groups fit in
@@ -446,7 +446,7 @@ struct hash_aggregate_merge {
       static_assert(sg::detail::always_false<Resp>,
                     "sg::merge::hash_aggregate: the answers are neither partial tables nor rows the "
                     "key projection and every aggregate take (the key must be hashable by "
-                    "sg::partition::default_hash and comparable with ==)");
+                    "boost::hash and comparable with ==)");
       return;
     } else {
       using traits = detail::row_traits<value, KeyProj, Aggs...>;

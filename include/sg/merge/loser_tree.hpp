@@ -18,6 +18,22 @@
 
 namespace sg::merge::detail {
 
+// The `beats` of a loser tree over sources with `at` and `end` members (cursors into
+// runs): source a's head goes out before source b's when before(head_a, head_b), or when
+// neither is before the other and a < b (stable); an exhausted source plays +∞.
+template <class Sources, class Before>
+auto stable_head_order(Sources const& sources, Before before) {
+  return [&sources, before](std::uint32_t a, std::uint32_t b) {
+    auto const& x = sources[a];
+    auto const& y = sources[b];
+    if (x.at == x.end) return false;
+    if (y.at == y.end) return true;
+    if (before(*y.at, *x.at)) return false;
+    if (before(*x.at, *y.at)) return true;
+    return a < b;
+  };
+}
+
 class loser_tree {
  public:
   // Plays the first round over sources 0..k-1. O(k).

@@ -74,14 +74,23 @@ void kway_merge(std::vector<merge_cursor<It, Sentinel>>& src, Comp const& comp, 
       if (next != c.end && before(*next, *c.at)) on_unsorted(index);
     }
   };
+  // Emits (or skips) the head of source i and advances it; true when `count` is reached.
+  auto take = [&](std::size_t i) {
+    auto& c = src[i];
+    check(c, i);
+    if (skip != 0) {
+      --skip;
+    } else {
+      out.push_back(std::ranges::iter_move(c.at));
+      if (--count == 0) return true;
+    }
+    ++c.at;
+    return false;
+  };
   if (src.empty() || count == 0) return;
   if (src.size() == 1) {
-    auto& c = src[0];
-    for (; skip != 0 && c.at != c.end; --skip, ++c.at) check(c, 0);
-    for (; count != 0 && c.at != c.end; --count, ++c.at) {
-      check(c, 0);
-      out.push_back(std::ranges::iter_move(c.at));
-    }
+    while (src[0].at != src[0].end)
+      if (take(0)) return;
     return;
   }
   if constexpr (std::is_lvalue_reference_v<std::iter_reference_t<It>>) {
@@ -118,43 +127,19 @@ void kway_merge(std::vector<merge_cursor<It, Sentinel>>& src, Comp const& comp, 
     }
     player current = losers[0];
     while (current.at != nullptr) {
-      auto& w = src[current.source];
-      check(w, current.source);
-      if (skip != 0) {
-        --skip;
-      } else {
-        out.push_back(std::ranges::iter_move(w.at));
-        if (--count == 0) return;
-      }
-      ++w.at;
+      if (take(current.source)) return;
       current = head(current.source);
       for (std::size_t n = (k + current.source) / 2; n >= 1; n /= 2)
         if (beats(losers[n], current)) std::swap(losers[n], current);
     }
   } else {
     // Rows that are not objects (a view's prvalues): matches go through the cursors.
-    auto beats = [&](std::uint32_t a, std::uint32_t b) {
-      auto const& x = src[a];
-      auto const& y = src[b];
-      if (x.at == x.end) return false;
-      if (y.at == y.end) return true;
-      if (before(*y.at, *x.at)) return false;
-      if (before(*x.at, *y.at)) return true;
-      return a < b;
-    };
+    auto beats = stable_head_order(src, before);
     loser_tree tree;
     tree.build(src.size(), beats);
     for (;;) {
-      auto& w = src[tree.winner()];
-      if (w.at == w.end) return;  // the winner is exhausted: so is every run
-      check(w, tree.winner());
-      if (skip != 0) {
-        --skip;
-      } else {
-        out.push_back(std::ranges::iter_move(w.at));
-        if (--count == 0) return;
-      }
-      ++w.at;
+      if (src[tree.winner()].at == src[tree.winner()].end) return;  // so is every run
+      if (take(tree.winner())) return;
       tree.replay(beats);
     }
   }

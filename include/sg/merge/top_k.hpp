@@ -49,6 +49,11 @@ struct offset {
 
 namespace detail {
 
+// offset + k, or the largest size_t when that would wrap.
+constexpr std::size_t saturating_sum(std::size_t a, std::size_t b) noexcept {
+  return a > std::numeric_limits<std::size_t>::max() - b ? std::numeric_limits<std::size_t>::max() : a + b;
+}
+
 // The first `limit` rows of `rows` in (comp, proj) order, stable: ties keep their order.
 template <class Row, class Comp, class Proj>
 std::vector<Row> first_rows(std::vector<Row>&& rows, std::size_t limit, Comp const& comp, Proj const& proj) {
@@ -143,9 +148,7 @@ class top_k_accumulator {
     std::vector<row_type> rows;
   };
 
-  std::size_t limit() const noexcept {
-    return skip_ > std::numeric_limits<std::size_t>::max() - k_ ? std::numeric_limits<std::size_t>::max() : skip_ + k_;
-  }
+  std::size_t limit() const noexcept { return detail::saturating_sum(skip_, k_); }
 
   std::size_t k_, skip_;
   bool presorted_;
@@ -177,9 +180,7 @@ struct top_k_merge {
 
   // The shard-side rewrite: how many rows each shard must return, in order, for the merge
   // to be exact (offset + k, saturating).
-  constexpr std::size_t shard_limit() const noexcept {
-    return skip > std::numeric_limits<std::size_t>::max() - k ? std::numeric_limits<std::size_t>::max() : skip + k;
-  }
+  constexpr std::size_t shard_limit() const noexcept { return detail::saturating_sum(skip, k); }
 
   // What a shard answers: its own first shard_limit() rows, sorted, stable.
   template <std::ranges::input_range Rows>

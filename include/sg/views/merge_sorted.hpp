@@ -82,15 +82,7 @@ class merge_sorted_view : public ranges::view_facade<merge_sorted_view<Runs, Com
 
   // Source a's head goes out before source b's: smaller, or equal and a comes first.
   auto beats() {
-    return [this](std::uint32_t a, std::uint32_t b) {
-      source const& x = sources_[a];
-      source const& y = sources_[b];
-      if (x.at == x.end) return false;
-      if (y.at == y.end) return true;
-      if (before(*y.at, *x.at)) return false;
-      if (before(*x.at, *y.at)) return true;
-      return a < b;
-    };
+    return merge::detail::stable_head_order(sources_, [this](auto const& a, auto const& b) { return before(a, b); });
   }
 
   template <class A, class B>
