@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 namespace sg::agg {
@@ -36,9 +37,10 @@ struct extreme_fn {
     decltype(auto) v = std::invoke(proj, row);
     if (!best || Before{}(v, *best)) best = v;
   }
-  template <class V>
-  constexpr void merge(std::optional<V>& best, std::optional<V>&& other) const {
-    if (other && (!best || Before{}(*other, *best))) best = std::move(other);
+  template <class V, class Other>
+    requires std::same_as<std::remove_cvref_t<Other>, std::optional<V>>
+  constexpr void merge(std::optional<V>& best, Other&& other) const {
+    if (other && (!best || Before{}(*other, *best))) best = std::forward<Other>(other);
   }
   template <class V>
   constexpr V const& finish(std::optional<V> const& best) const {

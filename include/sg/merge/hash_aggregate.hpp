@@ -56,7 +56,6 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <memory>
 #include <ranges>
 #include <tuple>
 #include <type_traits>
@@ -102,7 +101,7 @@ struct group_hash {
     return boost::hash<Key>{}(k);
   }
   template <class Key>
-  std::size_t operator()(stored_key<Key> const& k) const noexcept {
+  std::size_t operator()(stored_key<Key> const& k) const noexcept(noexcept(boost::hash<Key>{}(k.value))) {
     return (*this)(k.value);
   }
 };
@@ -259,6 +258,9 @@ class group_table {
     }
   }
 
+  // Keeps `in`, reordered by partition in place: an American flag sort, each group swapped
+  // once into its partition's next free slot, with one byte a group for its partition
+  // number and no second buffer (fresh memory is what large merges would pay most for).
   void keep(std::vector<group>&& in) {
     const std::size_t n = in.size();
     run r;
@@ -287,36 +289,9 @@ class group_table {
     runs_.push_back(std::move(r));
   }
 
-  // Raw storage for `keep`, constructed only during one call.
-  class scratch_buffer {
-   public:
-    scratch_buffer() = default;
-    scratch_buffer(scratch_buffer const&) = delete;
-    scratch_buffer& operator=(scratch_buffer const&) = delete;
-    ~scratch_buffer() { release(); }
-    group* reserve(std::size_t n) {
-      if (n > capacity_) {
-        release();
-        data_ = std::allocator<group>{}.allocate(n);
-        capacity_ = n;
-      }
-      return data_;
-    }
-
-   private:
-    void release() noexcept {
-      if (data_ != nullptr) std::allocator<group>{}.deallocate(data_, capacity_);
-      data_ = nullptr;
-      capacity_ = 0;
-    }
-    group* data_ = nullptr;
-    std::size_t capacity_ = 0;
-  };
-
   Aggs aggs_;
   map_type single_;
   std::vector<run> runs_;
-  scratch_buffer scratch_;
 };
 
 // The key and states of rows of type Row, when the key projection and every aggregate
@@ -410,8 +385,6 @@ class hash_aggregate_accumulator {
   }
 
  private:
-  using group = partial_group<Key, States>;
-
   KeyProj key_;
   detail::group_table<Key, States, Aggs> groups_;
   std::exception_ptr failed_;
