@@ -98,6 +98,14 @@ template <class Holder, class Router, class Exec, class Policies, class Merge>
 class pipeline;
 
 namespace detail {
+// Defined in sg/exec/async.hpp, which pipe.async needs.
+template <class R, class Acc, class Pipeline>
+struct async_gather_initiation;
+template <class Set, class Req>
+struct async_response_of_set;
+}  // namespace detail
+
+namespace detail {
 template <class T>
 inline constexpr bool is_stage = false;
 template <class... Ps>
@@ -127,7 +135,10 @@ class pipeline {
   // Sends `request` to every shard, merges the answers. Throws sg::scatter_error when no
   // shard is targeted or the completion rule is not met; the error carries the partial
   // result. Exceptions thrown by the merge's finish() propagate unchanged.
+  // (A stage is never a request: the constraint keeps `pipe | stage` unambiguous when
+  // another library's operator| asks whether the pipeline is callable with the stage.)
   template <class Req>
+    requires(!detail::is_stage<Req>)
   auto operator()(Req const& request) const {
     if constexpr (check<Req>()) {
       std::error_code ec;
@@ -140,8 +151,29 @@ class pipeline {
   // As above, but reports the failed rule in `ec` (cleared on success) and returns the
   // partial result instead of throwing.
   template <class Req>
+    requires(!detail::is_stage<Req>)
   auto operator()(Req const& request, std::error_code& ec) const {
     if constexpr (check<Req>()) return run(request, ec);
+  }
+
+  // Sends `request` to every shard asynchronously and merges the answers as they arrive:
+  // an Asio operation with completion signature void(std::error_code, sg::gathered<R>),
+  // for any completion token (a callback, asio::use_future, use_awaitable, deferred).
+  // `ec` is set as pipe(request, ec) sets it, and the (partial) result is delivered with
+  // it; since the code is a std::error_code, use_future and use_awaitable give a
+  // std::tuple<std::error_code, gathered<R>> rather than throw, so a partial result is
+  // never lost in an exception. Needs <sg/exec/async.hpp> (included by <sg/sg.hpp>); see that header for threads,
+  // cancellation and lifetimes.
+  template <class Req, class Token>
+    requires(!detail::is_stage<Req>)
+  auto async(Req const& request, Token&& token) const {
+    if constexpr (check_async<Req>()) {
+      using traits = detail::async_response_of_set<set_type, Req>;
+      using R = typename traits::type;
+      using T = merge_result_t<Merge, R>;
+      return boost::asio::async_initiate<Token, void(std::error_code, gathered<T>)>(
+          detail::async_gather_initiation<R, accumulator_t<Merge, R>, pipeline>{this}, token, request);
+    }
   }
 
   // --- composition (hidden friends, found through the pipeline) ---------------------
@@ -197,6 +229,53 @@ class pipeline {
  private:
   template <class, class, class, class, class>
   friend class pipeline;
+  template <class, class, class>
+  friend struct detail::async_gather_initiation;
+
+  // The completion rule, for the async gather.
+  constexpr partial completion_rule() const { return detail::completion_rule(policies_); }
+
+  // What pipe.async needs before anything else is instantiated, each with one sentence.
+  template <class Req>
+  static consteval bool check_async() {
+    if constexpr (!requires { sizeof(detail::async_response_of_set<set_type, Req>); }) {
+      static_assert(detail::always_false<Req>,
+                    "sg: pipe.async needs #include <sg/exec/async.hpp> (or <sg/sg.hpp>)");
+      return false;
+    } else if constexpr (std::is_same_v<Merge, detail::no_merge>) {
+      static_assert(detail::always_false<Req>,
+                    "sg: the pipeline has no merge: end it with | sg::gather(merge)");
+      return false;
+    } else if constexpr (!routable<Req>()) {
+      static_assert(detail::always_false<Req>,
+                    "sg::route: the key function cannot be called with the request: key_of(req) "
+                    "must return a key, sg::key_set, sg::key_range or sg::all_shards");
+      return false;
+    } else if constexpr (!std::copy_constructible<Req>) {
+      static_assert(detail::always_false<Req>,
+                    "sg: pipe.async copies the request into the operation: Req must be copyable");
+      return false;
+    } else if constexpr (!detail::async_response_of_set<set_type, Req>::stable_shards) {
+      static_assert(detail::always_false<Req>,
+                    "sg::scatter: pipe.async needs shards that outlive the call: a range whose "
+                    "elements are references (a container, not a view that makes shards)");
+      return false;
+    } else if constexpr (!requires { typename detail::async_response_of_set<set_type, Req>::type; }) {
+      static_assert(detail::always_false<Req>,
+                    "sg::scatter: a shard in the set answers Req neither asynchronously "
+                    "(s.async_execute(req, token)) nor synchronously (sg::shard_for), or the "
+                    "shards of a tuple answer with types that have no common type");
+      return false;
+    } else if constexpr (!merge_for<Merge, typename detail::async_response_of_set<set_type, Req>::type>) {
+      static_assert(detail::always_false<Req>,
+                    "sg::gather: the merge cannot take the shards' answer type "
+                    "(sg::merge_for): no m.accumulator<Resp>() whose add(index, Resp&&) and "
+                    "finish() are valid");
+      return false;
+    } else {
+      return true;
+    }
+  }
 
   template <class Req>
   static consteval bool routable() {

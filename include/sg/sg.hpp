@@ -10,6 +10,7 @@
 #include <sg/agg/sum.hpp>
 #include <sg/agg/variance.hpp>
 #include <sg/error.hpp>
+#include <sg/exec/async.hpp>
 #include <sg/exec/on.hpp>
 #include <sg/gathered.hpp>
 #include <sg/merge/concat.hpp>

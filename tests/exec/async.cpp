@@ -1,0 +1,262 @@
+#include <sg/exec/async.hpp>
+#include <sg/merge/concat.hpp>
+#include <sg/merge/sorted.hpp>
+#include <sg/pipeline.hpp>
+
+#include "support/async_shards.hpp"
+#include "support/seed.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <optional>
+#include <random>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+namespace asio = boost::asio;
+using sg_test::rows;
+
+namespace {
+
+// What a completion handler received.
+struct outcome {
+  std::error_code ec;
+  std::optional<sg::gathered<rows>> result;
+  int calls = 0;
+};
+
+auto record(outcome& o) {
+  return [&o](std::error_code ec, sg::gathered<rows> g) {
+    o.ec = ec;
+    o.result.emplace(std::move(g));
+    ++o.calls;
+  };
+}
+
+// A merge whose accumulator logs the shards in the order it is given their answers.
+struct logging_merge {
+  std::vector<std::size_t>* log;
+  template <class Resp>
+  auto accumulator() const {
+    struct acc {
+      std::vector<std::size_t>* log;
+      rows all;
+      void add(std::size_t shard, rows&& r) {
+        log->push_back(shard);
+        all.insert(all.end(), r.begin(), r.end());
+      }
+      rows finish() && { return std::move(all); }
+    };
+    return acc{log, {}};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("async: async shards answer through a callback, merged in shard order", "[exec][async]") {
+  asio::io_context io;
+  std::vector<sg_test::posting_shard> shards{{&io, 10}, {&io, 20}, {&io, 30}};
+  auto pipe = sg::scatter(shards) | sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+  outcome o;
+  pipe.async(1, record(o));
+  CHECK(o.calls == 0);  // never inside the initiating call
+  io.run();
+  REQUIRE(o.calls == 1);
+  CHECK(!o.ec);
+  CHECK(o.result->value == rows{11, 21, 31});
+  CHECK(o.result->completeness.complete());
+}
+
+TEST_CASE("async: the merge is fed as answers arrive, in arrival order", "[exec][async]") {
+  asio::io_context io;
+  std::vector<sg_test::parked_shard> shards{sg_test::parked_shard(io, 0), sg_test::parked_shard(io, 1),
+                                            sg_test::parked_shard(io, 2)};
+  std::vector<std::size_t> log;
+  auto pipe = sg::scatter(shards) | sg::on(io.get_executor()) | sg::gather(logging_merge{&log});
+  outcome o;
+  pipe.async(0, record(o));
+  io.poll();
+  for (auto& s : shards) CHECK(s.parked());
+  shards[2].release();
+  io.poll();
+  CHECK(log == std::vector<std::size_t>{2});  // merged before the others answered
+  CHECK(o.calls == 0);
+  shards[0].release();
+  io.poll();
+  CHECK(log == std::vector<std::size_t>{2, 0});
+  shards[1].release();
+  io.run();
+  CHECK(log == std::vector<std::size_t>{2, 0, 1});
+  REQUIRE(o.calls == 1);
+  CHECK(o.result->value == rows{2, 0, 1});
+}
+
+TEST_CASE("async: sync shards run on the pipeline's executor, use_future", "[exec][async]") {
+  asio::thread_pool pool(2);
+  std::vector<rows> data{{1, 4}, {2}, {3, 5}};
+  auto pipe = sg::scatter(data) | sg::on(pool.get_executor()) | sg::gather(sg::merge::sorted());
+  auto read_all = [](rows const& shard) { return shard; };  // the request: a function of the shard
+  auto f = pipe.async(read_all, asio::use_future);
+  auto [ec, g] = f.get();  // a std::error_code completes as a value: no exception, no lost result
+  CHECK(!ec);
+  CHECK(g.value == rows{1, 2, 3, 4, 5});
+  CHECK(g.completeness.complete());
+  pool.join();
+}
+
+TEST_CASE("async: a tuple of an async and a sync shard, deferred and use_awaitable", "[exec][async]") {
+  asio::io_context io;
+  struct sync_shard {
+    rows execute(int r) const { return rows{100 + r}; }
+  };
+  std::tuple<sg_test::posting_shard, sync_shard> shards{{&io, 10}, {}};
+  auto pipe = sg::scatter(shards) | sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+
+  outcome o;
+  auto op = pipe.async(5, asio::deferred);
+  CHECK(o.calls == 0);
+  std::move(op)(record(o));
+  io.run();
+  REQUIRE(o.calls == 1);
+  CHECK(o.result->value == rows{15, 105});
+
+  io.restart();
+  rows from_coroutine;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto [ec, g] = co_await pipe.async(7, asio::use_awaitable);
+        CHECK(!ec);
+        from_coroutine = g.value;
+      },
+      asio::detached);
+  io.run();
+  CHECK(from_coroutine == rows{17, 107});
+}
+
+TEST_CASE("async: failures are recorded, below the partial rule the error comes with the partial result",
+          "[exec][async]") {
+  asio::io_context io;
+  std::vector<sg_test::posting_shard> shards{
+      {&io, 10}, {&io, 20, std::make_error_code(std::errc::connection_reset)}, {&io, 30}};
+  {
+    auto pipe = sg::scatter(shards) | sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+    outcome o;
+    pipe.async(1, record(o));
+    io.run();
+    REQUIRE(o.calls == 1);
+    CHECK(o.ec == sg::errc::partial_result);
+    CHECK(o.result->value == rows{11, 31});  // delivered with the error
+    REQUIRE(o.result->failures.size() == 1);
+    CHECK(o.result->failures[0].shard == 1);
+    CHECK(o.result->failures[0].error == std::errc::connection_reset);
+  }
+  io.restart();
+  {
+    auto pipe = sg::scatter(shards) | sg::with(sg::partial{.min_success_ratio = 0.5}) | sg::on(io.get_executor()) |
+                sg::gather(sg::merge::concat());
+    outcome o;
+    pipe.async(1, record(o));
+    io.run();
+    CHECK(!o.ec);
+    CHECK(o.result->completeness.succeeded == 2);
+  }
+}
+
+TEST_CASE("async: cancelling the gather cancels every child and completes after all of them", "[exec][async]") {
+  asio::io_context io;
+  std::vector<sg_test::parked_shard> shards{sg_test::parked_shard(io, 0), sg_test::parked_shard(io, 1),
+                                            sg_test::parked_shard(io, 2)};
+  auto pipe = sg::scatter(shards) | sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+  asio::cancellation_signal cancel;
+  outcome o;
+  pipe.async(0, asio::bind_cancellation_slot(cancel.slot(), record(o)));
+  io.poll();
+  shards[1].release();  // one answers before the cancellation
+  io.poll();
+  cancel.emit(asio::cancellation_type::terminal);
+  io.run();
+  REQUIRE(o.calls == 1);
+  CHECK(o.ec == sg::errc::cancelled);
+  for (auto& s : shards) CHECK(!s.parked());  // every child completed
+  CHECK(o.result->value == rows{1});
+  REQUIRE(o.result->failures.size() == 2);
+  for (auto const& f : o.result->failures) CHECK(f.error == sg::errc::cancelled);
+}
+
+TEST_CASE("async: cancelled sync shards that have not started never run", "[exec][async]") {
+  asio::io_context io;       // the handler's
+  asio::io_context workers;  // the sync shards', not run until after the cancellation
+  std::atomic<int> calls{0};
+  struct counting_shard {
+    std::atomic<int>* calls;
+    rows execute(int r) const {
+      ++*calls;
+      return rows{r};
+    }
+  };
+  std::vector<counting_shard> shards(3, counting_shard{&calls});
+  auto pipe = sg::scatter(shards) | sg::on(workers.get_executor()) | sg::gather(sg::merge::concat());
+  asio::cancellation_signal cancel;
+  outcome o;
+  pipe.async(9, asio::bind_executor(io, asio::bind_cancellation_slot(cancel.slot(), record(o))));
+  cancel.emit(asio::cancellation_type::terminal);
+  io.poll();
+  workers.run();
+  io.run();
+  REQUIRE(o.calls == 1);
+  CHECK(calls == 0);
+  CHECK(o.ec == sg::errc::cancelled);
+  CHECK(o.result->completeness.failed == 3);
+}
+
+TEST_CASE("async: no targeted shard completes with no_shards, never inside the call", "[exec][async]") {
+  asio::io_context io;
+  std::vector<sg_test::posting_shard> none;
+  auto pipe = sg::scatter(none) | sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+  outcome o;
+  pipe.async(1, record(o));
+  CHECK(o.calls == 0);
+  io.run();
+  REQUIRE(o.calls == 1);
+  CHECK(o.ec == sg::errc::no_shards);
+}
+
+TEST_CASE("async: many gathers at once on a multi-threaded io_context", "[exec][async]") {
+  SG_SEEDED_RNG(rng);
+  asio::io_context io;
+  std::vector<sg_test::posting_shard> shards;
+  for (int i = 0; i < 16; ++i) shards.push_back({&io, i * 1000});
+  auto pipe = sg::scatter(shards) | sg::on(io.get_executor()) | sg::gather(sg::merge::sorted());
+  constexpr int gathers = 300;
+  std::vector<outcome> results(gathers);
+  for (int i = 0; i < gathers; ++i) pipe.async(i, record(results[static_cast<std::size_t>(i)]));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back([&] { io.run(); });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < gathers; ++i) {
+    auto const& o = results[static_cast<std::size_t>(i)];
+    REQUIRE(o.calls == 1);
+    CHECK(!o.ec);
+    rows want;
+    for (int s = 0; s < 16; ++s) want.push_back(s * 1000 + i);
+    CHECK(o.result->value == want);
+  }
+}

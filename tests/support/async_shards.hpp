@@ -1,0 +1,93 @@
+// Async shards for tests: one that answers at once (posted), and one that parks its
+// handler until the test releases it — or until the operation is cancelled.
+#pragma once
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace sg_test {
+
+namespace asio = boost::asio;
+using rows = std::vector<int>;
+
+// Answers {base + request} on its executor, or fails with `error` when set.
+struct posting_shard {
+  asio::io_context* io;
+  int base;
+  std::error_code error{};
+
+  template <class Token>
+  auto async_execute(int request, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, rows)>(
+        [this](auto handler, int r) {
+          auto ex = asio::get_associated_executor(handler, io->get_executor());
+          asio::post(ex, [h = std::move(handler), ec = error, v = rows{base + r}]() mutable {
+            std::move(h)(ec, ec ? rows{} : std::move(v));
+          });
+        },
+        token, request);
+  }
+};
+
+// Keeps each handler until release(i) (or cancellation), so a test decides when and in
+// which order shards answer.
+class parked_shard {
+ public:
+  parked_shard(asio::io_context& io, int value) : value_(value), state_(std::make_shared<state>(io)) {}
+
+  template <class Token>
+  auto async_execute(int, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, rows)>(
+        [st = state_](auto handler) {
+          auto slot = asio::get_associated_cancellation_slot(handler);
+          st->handler.emplace(std::move(handler));
+          ++st->started;
+          if (slot.is_connected())
+            slot.assign([st](asio::cancellation_type) {
+              st->finish(std::make_error_code(std::errc::operation_canceled), {});
+            });
+        },
+        token);
+  }
+
+  // Completes the parked operation with the shard's answer; false if none is parked.
+  bool release() { return state_->finish({}, rows{value_}); }
+  bool parked() const { return state_->handler.has_value(); }
+  int started() const { return state_->started; }
+
+ private:
+  struct state {
+    explicit state(asio::io_context& context) : io(&context) {}
+    asio::io_context* io;
+    std::optional<asio::any_completion_handler<void(std::error_code, rows)>> handler;
+    int started = 0;
+    // Completes through the io_context, then the handler's own executor (as an Asio
+    // operation does), never inside the caller.
+    bool finish(std::error_code ec, rows v) {
+      if (!handler) return false;
+      auto h = std::move(*handler);
+      handler.reset();
+      asio::post(*io, [h = std::move(h), ec, v = std::move(v)]() mutable {
+        auto ex = asio::get_associated_executor(h);
+        asio::dispatch(ex, [h = std::move(h), ec, v = std::move(v)]() mutable { std::move(h)(ec, std::move(v)); });
+      });
+      return true;
+    }
+  };
+  int value_;
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace sg_test
