@@ -2,10 +2,14 @@
 // here is marked with the heading it appears under.
 #include <sg/sg.hpp>
 
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -166,4 +170,48 @@ TEST_CASE("docs/partitioners.md: routing", "[docs]") {
   CHECK(r.value == std::vector<int>{5, 6});
   CHECK(r.completeness.targeted + r.completeness.pruned == 8);
   CHECK(r.completeness.targeted == (p.shard_of(5) == p.shard_of(6) ? 1u : 2u));
+}
+
+// ## The pipeline — Asynchronous: `pipe.async(request, token)`, and docs/resilience.md
+namespace docs_async {
+using rows = std::vector<int>;
+// An async shard: answers {request * 10} through its handler's executor.
+struct remote_shard {
+  boost::asio::io_context* io;
+  template <class Token>
+  auto async_execute(int request, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::error_code, rows)>(
+        [this](auto handler, int r) {
+          auto ex = boost::asio::get_associated_executor(handler, io->get_executor());
+          boost::asio::post(ex, [h = std::move(handler), r]() mutable { std::move(h)(std::error_code{}, rows{r * 10}); });
+        },
+        token, request);
+  }
+};
+}  // namespace docs_async
+
+TEST_CASE("docs/concepts.md and docs/resilience.md: the asynchronous gather", "[docs]") {
+  using namespace docs_async;
+  using namespace std::chrono_literals;
+  boost::asio::io_context io;
+  std::vector<remote_shard> shards(3, remote_shard{&io});
+  auto pipe = sg::scatter(shards)
+            | sg::with(sg::deadline{200ms}, sg::timeout{50ms}, sg::partial{.min_success_ratio = 0.9})
+            | sg::on(io.get_executor())
+            | sg::gather(sg::merge::concat());
+  rows got;
+  pipe.async(4, [&](std::error_code ec, sg::gathered<rows> g) {
+    CHECK(!ec);
+    got = g.value;
+  });
+  auto f = pipe.async(5, boost::asio::use_future);
+  auto op = pipe.async(6, boost::asio::deferred);
+  rows deferred_result;
+  std::move(op)([&](std::error_code, sg::gathered<rows> g) { deferred_result = g.value; });
+  io.run();
+  CHECK(got == rows{40, 40, 40});
+  auto [ec, g] = f.get();
+  CHECK(!ec);
+  CHECK(g.value == rows{50, 50, 50});
+  CHECK(deferred_result == rows{60, 60, 60});
 }

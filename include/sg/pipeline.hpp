@@ -69,6 +69,16 @@ inline constexpr std::size_t count_kind =
 template <class... Ps>
 inline constexpr bool distinct_kinds = ((count_kind<Ps, Ps...> == 1) && ...);
 
+// A policy only pipe.async can apply (a time limit: a synchronous call cannot be
+// interrupted).
+template <class P>
+concept async_only_policy = requires { P::policy_tag::async_only; };
+
+template <class Tuple>
+inline constexpr bool has_async_only = false;
+template <class... Ps>
+inline constexpr bool has_async_only<std::tuple<Ps...>> = (async_only_policy<Ps> || ...);
+
 template <class Tuple>
 inline constexpr bool distinct_kinds_of = false;
 template <class... Ps>
@@ -291,6 +301,11 @@ class pipeline {
     if constexpr (std::is_same_v<Merge, detail::no_merge>) {
       static_assert(detail::always_false<Req>,
                     "sg: the pipeline has no merge: end it with | sg::gather(merge)");
+      return false;
+    } else if constexpr (detail::has_async_only<Policies>) {
+      static_assert(detail::always_false<Req>,
+                    "sg::deadline and sg::timeout apply to pipe.async(request, token): the "
+                    "synchronous pipe(request) cannot interrupt a shard");
       return false;
     } else if constexpr (!routable<Req>()) {
       static_assert(detail::always_false<Req>,

@@ -31,24 +31,12 @@
 #include <vector>
 
 namespace asio = boost::asio;
+using sg_test::outcome;
+using sg_test::record;
 using sg_test::rows;
 
 namespace {
 
-// What a completion handler received.
-struct outcome {
-  std::error_code ec;
-  std::optional<sg::gathered<rows>> result;
-  int calls = 0;
-};
-
-auto record(outcome& o) {
-  return [&o](std::error_code ec, sg::gathered<rows> g) {
-    o.ec = ec;
-    o.result.emplace(std::move(g));
-    ++o.calls;
-  };
-}
 
 // A merge whose accumulator logs the shards in the order it is given their answers.
 struct logging_merge {
@@ -205,14 +193,7 @@ TEST_CASE("async: cancelled sync shards that have not started never run", "[exec
   asio::io_context io;       // the handler's
   asio::io_context workers;  // the sync shards', not run until after the cancellation
   std::atomic<int> calls{0};
-  struct counting_shard {
-    std::atomic<int>* calls;
-    rows execute(int r) const {
-      ++*calls;
-      return rows{r};
-    }
-  };
-  std::vector<counting_shard> shards(3, counting_shard{&calls});
+  std::vector<sg_test::counting_shard> shards(3, sg_test::counting_shard{&calls});
   auto pipe = sg::scatter(shards) | sg::on(workers.get_executor()) | sg::gather(sg::merge::concat());
   asio::cancellation_signal cancel;
   outcome o;

@@ -2,6 +2,8 @@
 // handler until the test releases it — or until the operation is cancelled.
 #pragma once
 
+#include <sg/gathered.hpp>
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -21,6 +24,31 @@ namespace sg_test {
 
 namespace asio = boost::asio;
 using rows = std::vector<int>;
+
+// What a gather's completion handler received, and how many times it was called.
+struct outcome {
+  std::error_code ec;
+  std::optional<sg::gathered<rows>> result;
+  int calls = 0;
+};
+
+// A completion handler that fills `o`.
+inline auto record(outcome& o) {
+  return [&o](std::error_code ec, sg::gathered<rows> g) {
+    o.ec = ec;
+    o.result.emplace(std::move(g));
+    ++o.calls;
+  };
+}
+
+// A sync shard that counts its calls: answers {request}.
+struct counting_shard {
+  std::atomic<int>* calls;
+  rows execute(int r) const {
+    ++*calls;
+    return rows{r};
+  }
+};
 
 // Answers {base + request} on its executor, or fails with `error` when set.
 struct posting_shard {

@@ -25,6 +25,7 @@
 #include <sg/exec/scatter.hpp>
 #include <sg/gathered.hpp>
 #include <sg/policy/partial.hpp>
+#include <sg/policy/time.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>
 
@@ -37,6 +38,9 @@
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/executor.hpp>
+#include <boost/asio/is_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
@@ -45,6 +49,8 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
+#include <tuple>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -111,43 +117,50 @@ struct async_response_of_set : async_set_response<Set, Req> {
   }();
 };
 
-// The state of one asynchronous gather, shared by every child completion handler. All of
-// its members are touched on its strand only, but for `started_` (sync tasks claim their
-// shard from other threads).
-template <class R, class Acc, class Req, class Handler, class DefaultEx>
-class async_gather_state : public std::enable_shared_from_this<async_gather_state<R, Acc, Req, Handler, DefaultEx>> {
+// A pipeline's time limits: its sg::deadline and sg::timeout policies, or none.
+struct no_time_limit {
+  using timer_type = void;
+};
+
+template <class Policy>
+inline constexpr bool limits_time = !std::is_same_v<Policy, no_time_limit>;
+
+// The state of one asynchronous gather, shared by every child completion handler and
+// timer. Everything but `started_` (sync tasks claim their shard from other threads) is
+// touched on the gather's strand only: the children are started there too.
+template <class R, class Acc, class Req, class Handler, class DefaultEx, class Deadline, class Timeout>
+class async_gather_state
+    : public std::enable_shared_from_this<async_gather_state<R, Acc, Req, Handler, DefaultEx, Deadline, Timeout>> {
  public:
   using handler_executor = boost::asio::associated_executor_t<Handler, DefaultEx>;
   using result_type = gathered<std::remove_cvref_t<decltype(std::declval<Acc&&>().finish())>>;
 
   template <class Merge>
   async_gather_state(Merge const& merge, Req request, Handler handler, DefaultEx const& fallback, targets const& t,
-                     partial rule)
+                     partial rule, Deadline deadline, Timeout timeout)
       : request_(std::move(request)),
         handler_(std::move(handler)),
         work_(boost::asio::get_associated_executor(handler_, fallback)),
         strand_(boost::asio::make_strand(work_.get_executor())),
         sink_(merge),
-        targeted_(t.count()),
-        pruned_(t.pruned()),
+        targets_(t),
         rule_(rule),
-        remaining_(t.count()),
-        shard_of_(t.count()),
+        deadline_(deadline),
+        timeout_(timeout),
         signals_(t.count()),
         finished_(t.count(), false),
+        timed_out_(t.count(), false),
         started_(new std::atomic<bool>[t.count()] {}) {}
 
   Req const& request() const noexcept { return request_; }
   auto const& strand() const noexcept { return strand_; }
   handler_executor executor() const { return work_.get_executor(); }
+  targets const& target_list() const noexcept { return targets_; }
 
-  // Child j is shard `shard`; its cancellation slot.
-  boost::asio::cancellation_slot bind_child(std::size_t j, std::size_t shard) {
-    shard_of_[j] = shard;
-    return signals_[j].slot();
-  }
+  // Child j's cancellation slot.
+  boost::asio::cancellation_slot child_slot(std::size_t j) { return signals_[j].slot(); }
 
-  // A sync task claims its shard; false when the gather was cancelled first.
+  // A sync task claims its shard; false when the gather cancelled it first.
   bool claim(std::size_t j) noexcept { return !started_[j].exchange(true, std::memory_order_acq_rel); }
 
   // Installs the parent's cancellation: forwarded, on the strand, to every child.
@@ -157,44 +170,102 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     std::weak_ptr<async_gather_state> weak = this->shared_from_this();
     slot.assign([weak](boost::asio::cancellation_type type) {
       if (auto self = weak.lock())
-        boost::asio::post(self->strand_, [self, type] { self->cancel_children(type); });
+        boost::asio::post(self->strand_, [self, type] { self->cancel_all(type, errc::cancelled); });
     });
+  }
+
+  // On the strand, before the children start: the deadline's timer.
+  void start_deadline() {
+    if constexpr (limits_time<Deadline>) {
+      deadline_timer_.emplace(strand_);
+      deadline_timer_->expires_after(deadline_.after);
+      ++pending_;
+      deadline_timer_->async_wait(
+          boost::asio::bind_executor(strand_, [self = this->shared_from_this()](auto ec) {
+            if (!ec) self->cancel_all(boost::asio::cancellation_type::terminal, errc::timeout);
+            self->done_one();
+          }));
+    }
+  }
+
+  // On the strand, as child j starts: its attempt's timer.
+  void start_attempt(std::size_t j) {
+    ++pending_;
+    ++shards_outstanding_;
+    if constexpr (limits_time<Timeout>) {
+      if (attempt_timers_.empty()) attempt_timers_.resize(signals_.size());
+      auto& timer = attempt_timers_[j].emplace(strand_);
+      timer.expires_after(timeout_.after);
+      ++pending_;
+      timer.async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j](auto ec) {
+        if (!ec && !self->finished_[j]) {
+          self->timed_out_[j] = true;
+          self->cancel_child(j, boost::asio::cancellation_type::terminal);
+        }
+        self->done_one();
+      }));
+    }
   }
 
   // Child j completed (on the strand).
   void child_value(std::size_t j, R&& value) {
-    sink_.take_value(shard_of_[j], std::move(value));
+    if (timed_out_[j]) {  // a sync shard that could not be interrupted answered too late
+      child_failure(j, failure_info{make_error_code(errc::timeout), {}});
+      return;
+    }
+    sink_.take_value(targets_[j], std::move(value));
     child_done(j);
   }
   void child_failure(std::size_t j, failure_info&& f) {
-    if (cancelled_ && (f.error == std::errc::operation_canceled || f.error == errc::cancelled))
+    const bool aborted = f.error == std::errc::operation_canceled || f.error == errc::cancelled ||
+                         f.error == errc::timeout;
+    if (timed_out_[j] && (aborted || f.error == errc::timeout))
+      f = {make_error_code(errc::timeout), limit_text(j)};
+    else if (cancelled_ && aborted)
       f = {make_error_code(errc::cancelled), "cancelled with the gather"};
-    sink_.take_failure(shard_of_[j], std::move(f));
+    sink_.take_failure(targets_[j], std::move(f));
     child_done(j);
   }
 
-  // No targets at all: completes at once (posted, never inside the initiating call).
-  void complete_empty() {
-    boost::asio::post(strand_, [self = this->shared_from_this()] { self->complete(); });
-  }
+  // No targets at all: completes at once (on the strand, never inside the initiating call).
+  void complete_empty() { complete(); }
 
  private:
-  void cancel_children(boost::asio::cancellation_type type) {
-    if (remaining_ == 0) return;
-    cancelled_ = true;
-    for (std::size_t j = 0; j < signals_.size(); ++j) {
-      if (finished_[j]) continue;
-      if (claim(j)) {
-        // A sync shard not started yet: it never will be; its task completes it.
-        continue;
-      }
-      signals_[j].emit(type);
+  // The deadline passed or the gather was cancelled: every outstanding child is cancelled.
+  void cancel_all(boost::asio::cancellation_type type, errc why) {
+    if (shards_outstanding_ == 0) return;  // every shard answered: nothing to cancel or to time out
+    if (why == errc::timeout) {
+      for (std::size_t j = 0; j < signals_.size(); ++j)
+        if (!finished_[j]) timed_out_[j] = true;
+      deadline_passed_ = true;
+    } else {
+      cancelled_ = true;
+      if (deadline_timer_) deadline_timer_->cancel();
     }
+    for (std::size_t j = 0; j < signals_.size(); ++j)
+      if (!finished_[j]) cancel_child(j, type);
+  }
+
+  void cancel_child(std::size_t j, boost::asio::cancellation_type type) {
+    if (claim(j)) return;  // a sync shard not started yet: it never will be; its task reports it
+    signals_[j].emit(type);
+  }
+
+  std::string limit_text(std::size_t j) const {
+    (void)j;
+    return deadline_passed_ ? "the gather's deadline passed" : "the attempt's timeout passed";
   }
 
   void child_done(std::size_t j) {
     finished_[j] = true;
-    if (--remaining_ == 0) complete();
+    if constexpr (limits_time<Timeout>) attempt_timers_[j]->cancel();
+    if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
+    done_one();
+  }
+
+  // One child (shard or timer) completed; the last one completes the gather.
+  void done_one() {
+    if (--pending_ == 0) complete();
   }
 
   void complete() {
@@ -202,6 +273,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     std::error_code ec;
     result_type result = finish(ec);
     if (cancelled_ && ec == errc::partial_result) ec = errc::cancelled;
+    if (deadline_passed_ && ec == errc::partial_result) ec = errc::timeout;
     // Posted to the handler's executor: the handler never runs inside an sg strand or
     // inside the initiating call.
     auto ex = work_.get_executor();
@@ -215,7 +287,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   // exception's code with an empty result; a result type that cannot be empty rethrows.
   result_type finish(std::error_code& ec) {
     try {
-      return std::move(sink_).finish(targeted_, pruned_, rule_, ec);
+      return std::move(sink_).finish(targets_.count(), targets_.pruned(), rule_, ec);
     } catch (...) {
       if constexpr (std::is_default_constructible_v<result_type>) {
         ec = current_failure().error;
@@ -226,26 +298,41 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     }
   }
 
+  template <class Policy>
+  struct timer_of {
+    using type = typename Policy::timer_type;
+  };
+  template <class Policy>
+  using timer_t = typename std::conditional_t<limits_time<Policy>, timer_of<Policy>,
+                                              std::type_identity<boost::asio::steady_timer>>::type;
+
   Req request_;
   Handler handler_;
   boost::asio::executor_work_guard<handler_executor> work_;
   boost::asio::strand<handler_executor> strand_;
   gather_sink<R, Acc> sink_;
-  std::size_t targeted_, pruned_;
+  targets targets_;
   partial rule_;
-  std::size_t remaining_;
-  std::vector<std::size_t> shard_of_;
+  Deadline deadline_;
+  Timeout timeout_;
   std::vector<boost::asio::cancellation_signal> signals_;
   std::vector<bool> finished_;
+  std::vector<bool> timed_out_;
   std::unique_ptr<std::atomic<bool>[]> started_;
+  std::optional<timer_t<Deadline>> deadline_timer_;
+  std::vector<std::optional<timer_t<Timeout>>> attempt_timers_;
+  std::size_t pending_ = 0;             // children not completed: shards and timers
+  std::size_t shards_outstanding_ = 0;  // shards not completed
   bool cancelled_ = false;
+  bool deadline_passed_ = false;
 };
 
-// Starts child j on shard `shard` (index `i` in the set).
+// Starts child j, on shard `shard`, on the state's strand.
 template <class R, class State, class S, class Exec>
-void start_child(std::shared_ptr<State> const& state, std::size_t j, std::size_t i, S& shard, Exec const& exec) {
+void start_child(std::shared_ptr<State> const& state, std::size_t j, S& shard, Exec const& exec) {
   using request_type = std::remove_cvref_t<decltype(state->request())>;
-  auto slot = state->bind_child(j, i);
+  state->start_attempt(j);
+  auto slot = state->child_slot(j);
   if constexpr (async_shard_for<S, request_type>) {
     state->claim(j);  // async children are cancelled through their slot, never skipped
     auto on_done = [state, j](auto ec, auto&& answer) {
@@ -297,7 +384,24 @@ auto default_completion_executor(Exec const& exec) {
     return boost::asio::system_executor();
 }
 
-// The initiation: routes, builds the state, starts every child.
+// The policy of kind Tag among a pipeline's, or no_time_limit.
+template <class Tag, class... Ps>
+auto time_policy(std::tuple<Ps...> const& policies) {
+  constexpr std::size_t n = sizeof...(Ps);
+  constexpr std::size_t index = [] {
+    constexpr bool match[] = {std::is_same_v<typename Ps::policy_tag, Tag>..., false};
+    std::size_t i = 0;
+    while (i < n && !match[i]) ++i;
+    return i;
+  }();
+  if constexpr (index < n)
+    return std::get<index>(policies);
+  else
+    return no_time_limit{};
+}
+
+// The initiation: routes, builds the state, then starts the deadline and every child on
+// the gather's strand.
 template <class R, class Acc, class Pipeline>
 struct async_gather_initiation {
   Pipeline const* pipe;
@@ -305,19 +409,26 @@ struct async_gather_initiation {
   template <class Handler, class Req>
   void operator()(Handler&& handler, Req request) const {
     auto fallback = default_completion_executor(pipe->executor());
-    using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback)>;
+    auto deadline = time_policy<deadline_tag>(pipe->policies());
+    auto timeout = time_policy<timeout_tag>(pipe->policies());
+    using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback),
+                                          decltype(deadline), decltype(timeout)>;
     auto& set = pipe->shards();
-    const targets t = pipe->route(request, shard_count(set));
+    targets t = pipe->route(request, shard_count(set));
     auto state = std::make_shared<state_type>(pipe->merge(), std::move(request), std::forward<Handler>(handler),
-                                              fallback, t, pipe->completion_rule());
+                                              fallback, t, pipe->completion_rule(), deadline, timeout);
     state->watch_cancellation();
-    if (t.count() == 0) {
-      state->complete_empty();
-      return;
-    }
-    std::size_t j = 0;
-    for_each_target(set, t, [&](std::size_t i, auto& shard) {
-      start_child<R>(state, j++, i, shard, pipe->executor());
+    Pipeline const* p = pipe;
+    boost::asio::dispatch(state->strand(), [state, p] {
+      auto& shards = p->shards();
+      targets const& list = state->target_list();
+      if (list.count() == 0) {
+        state->complete_empty();
+        return;
+      }
+      state->start_deadline();
+      std::size_t j = 0;
+      for_each_target(shards, list, [&](std::size_t, auto& shard) { start_child<R>(state, j++, shard, p->executor()); });
     });
   }
 };

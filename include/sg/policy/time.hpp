@@ -1,0 +1,75 @@
+// sg/policy/time.hpp — sg::deadline and sg::timeout: time limits of an asynchronous gather.
+//
+//   auto pipe = sg::scatter(shards)
+//             | sg::with(sg::deadline{200ms}, sg::timeout{50ms})   // the query; each attempt
+//             | sg::on(io.get_executor())
+//             | sg::gather(sg::merge::concat());
+//   pipe.async(request, handler);
+//
+// deadline: the whole gather; when it passes, every shard still outstanding is cancelled
+// and recorded as a failure with sg::errc::timeout. timeout: each attempt on a shard, timed
+// from its start; when it passes, that shard is cancelled and recorded the same way. The
+// completion rule (sg::partial) then decides on the shards that answered in time.
+// Async shards are cancelled through their cancellation slot, so the gather completes
+// when they acknowledge it (at once, for a well-behaved Asio operation); a sync shard
+// cannot be interrupted: one not started yet is skipped, one running is waited for and its
+// late answer discarded. The gather never completes before every child has completed.
+//
+// The timer type is a template parameter: any Asio-style waitable timer (constructible
+// from an executor, expires_after, async_wait, cancel), so tests and simulations run on a
+// virtual clock (tests/support/manual_clock.hpp). Time limits apply to pipe.async only;
+// the synchronous pipe(request) rejects them at compile time.
+// Example: tests/policy/time.cpp.
+#pragma once
+
+#include <sg/policy/policy.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+namespace sg {
+
+// Kinds of time limit. async_only: the synchronous pipe(request) cannot enforce them.
+struct deadline_tag {
+  static constexpr bool async_only = true;
+};
+struct timeout_tag {
+  static constexpr bool async_only = true;
+};
+
+namespace detail {
+template <class Duration>
+void check_positive(Duration d, char const* who) {
+  if (d <= Duration::zero())
+    throw std::invalid_argument(std::string(who) + ": the duration must be positive, got " +
+                                std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) +
+                                " ns");
+}
+}  // namespace detail
+
+// The whole gather must complete within `after` of its start.
+template <class Timer = boost::asio::steady_timer>
+struct deadline {
+  using policy_tag = deadline_tag;
+  using timer_type = Timer;
+  typename Timer::duration after;
+
+  // Throws std::invalid_argument unless `after` is positive.
+  void validate() const { detail::check_positive(after, "sg::deadline"); }
+};
+
+// Each attempt on a shard must complete within `after` of its start.
+template <class Timer = boost::asio::steady_timer>
+struct timeout {
+  using policy_tag = timeout_tag;
+  using timer_type = Timer;
+  typename Timer::duration after;
+
+  // Throws std::invalid_argument unless `after` is positive.
+  void validate() const { detail::check_positive(after, "sg::timeout"); }
+};
+
+}  // namespace sg
