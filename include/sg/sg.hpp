@@ -32,6 +32,7 @@
 #include <sg/partition/round_robin.hpp>
 #include <sg/partition/split.hpp>
 #include <sg/policy/policy.hpp>
+#include <sg/policy/retry.hpp>
 #include <sg/policy/time.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>

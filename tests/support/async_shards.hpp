@@ -69,6 +69,29 @@ struct posting_shard {
   }
 };
 
+// Answers each call with the next outcome of its script (an error, or {value}), posted;
+// once the script is used up, every further call answers {value}. Counts its calls.
+struct scripted_async_shard {
+  asio::io_context* io;
+  int value;
+  std::vector<std::error_code> script{};  // errors of the first calls, in order
+  std::shared_ptr<int> calls = std::make_shared<int>(0);
+
+  template <class Token>
+  auto async_execute(int, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, rows)>(
+        [this](auto handler) {
+          const auto n = static_cast<std::size_t>((*calls)++);
+          const std::error_code ec = n < script.size() ? script[n] : std::error_code{};
+          auto ex = asio::get_associated_executor(handler, io->get_executor());
+          asio::post(ex, [h = std::move(handler), ec, v = rows{value}]() mutable {
+            std::move(h)(ec, ec ? rows{} : std::move(v));
+          });
+        },
+        token);
+  }
+};
+
 // Keeps each handler until release(i) (or cancellation), so a test decides when and in
 // which order shards answer.
 class parked_shard {

@@ -25,6 +25,7 @@
 #include <sg/exec/scatter.hpp>
 #include <sg/gathered.hpp>
 #include <sg/policy/partial.hpp>
+#include <sg/policy/retry.hpp>
 #include <sg/policy/time.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>
@@ -46,9 +47,12 @@
 #include <boost/asio/system_executor.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <tuple>
 #include <system_error>
@@ -128,16 +132,19 @@ inline constexpr bool limits_time = !std::is_same_v<Policy, no_time_limit>;
 // The state of one asynchronous gather, shared by every child completion handler and
 // timer. Everything but `started_` (sync tasks claim their shard from other threads) is
 // touched on the gather's strand only: the children are started there too.
-template <class R, class Acc, class Req, class Handler, class DefaultEx, class Deadline, class Timeout>
+template <class R, class Acc, class Req, class Handler, class DefaultEx, class Deadline, class Timeout, class Retry>
 class async_gather_state
-    : public std::enable_shared_from_this<async_gather_state<R, Acc, Req, Handler, DefaultEx, Deadline, Timeout>> {
+    : public std::enable_shared_from_this<async_gather_state<R, Acc, Req, Handler, DefaultEx, Deadline, Timeout, Retry>> {
  public:
   using handler_executor = boost::asio::associated_executor_t<Handler, DefaultEx>;
   using result_type = gathered<std::remove_cvref_t<decltype(std::declval<Acc&&>().finish())>>;
 
+  // Starts child j again (a retry): set by the initiation, which knows the shards' types.
+  using restart_fn = void (*)(std::shared_ptr<async_gather_state> const&, std::size_t, void const*);
+
   template <class Merge>
   async_gather_state(Merge const& merge, Req request, Handler handler, DefaultEx const& fallback, targets const& t,
-                     partial rule, Deadline deadline, Timeout timeout)
+                     partial rule, Deadline deadline, Timeout timeout, Retry retry)
       : request_(std::move(request)),
         handler_(std::move(handler)),
         work_(boost::asio::get_associated_executor(handler_, fallback)),
@@ -150,7 +157,19 @@ class async_gather_state
         signals_(t.count()),
         finished_(t.count(), false),
         timed_out_(t.count(), false),
-        started_(new std::atomic<bool>[t.count()] {}) {}
+        started_(new std::atomic<bool>[t.count()] {}),
+        retry_(std::move(retry)),
+        attempts_(t.count(), 0) {
+    if constexpr (limits_time<Retry>) {
+      retries_.resize(t.count());
+      rng_.seed(retry_.seed != 0 ? retry_.seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
+    }
+  }
+
+  void set_restart(restart_fn f, void const* pipeline) noexcept {
+    restart_ = f;
+    pipeline_ = pipeline;
+  }
 
   Req const& request() const noexcept { return request_; }
   auto const& strand() const noexcept { return strand_; }
@@ -188,22 +207,25 @@ class async_gather_state
     }
   }
 
-  // On the strand, as child j starts: its attempt's timer.
+  // On the strand, as an attempt on child j starts: counts it, and starts its timer.
   void start_attempt(std::size_t j) {
+    if (attempts_[j]++ == 0) ++shards_outstanding_;
     ++pending_;
-    ++shards_outstanding_;
+    timed_out_[j] = false;
     if constexpr (limits_time<Timeout>) {
       if (attempt_timers_.empty()) attempt_timers_.resize(signals_.size());
       auto& timer = attempt_timers_[j].emplace(strand_);
       timer.expires_after(timeout_.after);
       ++pending_;
-      timer.async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j](auto ec) {
-        if (!ec && !self->finished_[j]) {
-          self->timed_out_[j] = true;
-          self->cancel_child(j, boost::asio::cancellation_type::terminal);
-        }
-        self->done_one();
-      }));
+      timer.async_wait(
+          boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j, attempt = attempts_[j]](auto ec) {
+            // Acts only on the attempt it was started for.
+            if (!ec && !self->finished_[j] && self->attempts_[j] == attempt && !self->waiting_[j]) {
+              self->timed_out_[j] = true;
+              self->cancel_child(j, boost::asio::cancellation_type::terminal);
+            }
+            self->done_one();
+          }));
     }
   }
 
@@ -223,7 +245,8 @@ class async_gather_state
       f = {make_error_code(errc::timeout), limit_text(j)};
     else if (cancelled_ && aborted)
       f = {make_error_code(errc::cancelled), "cancelled with the gather"};
-    sink_.take_failure(targets_[j], std::move(f));
+    if (try_retry(j, f)) return;
+    sink_.take_failure(targets_[j], std::move(f), attempts_[j]);
     child_done(j);
   }
 
@@ -247,8 +270,72 @@ class async_gather_state
   }
 
   void cancel_child(std::size_t j, boost::asio::cancellation_type type) {
+    if constexpr (limits_time<Retry>) {
+      if (waiting_[j]) {  // between attempts: no retry will start; the wait ends now
+        retries_[j].timer->cancel();
+        return;
+      }
+    }
     if (claim(j)) return;  // a sync shard not started yet: it never will be; its task reports it
     signals_[j].emit(type);
+  }
+
+  // After attempt n of child j failed with f: waits, then starts attempt n + 1, when the
+  // retry policy allows it (see sg/policy/retry.hpp); false when the failure is final.
+  bool try_retry(std::size_t j, failure_info& f) {
+    if constexpr (!limits_time<Retry>) {
+      (void)j;
+      (void)f;
+      return false;
+    } else {
+      if (cancelled_ || deadline_passed_ || attempts_[j] >= retry_.max_attempts || !retry_.retryable(f.error))
+        return false;
+      std::chrono::nanoseconds wait{};
+      if (retry_.push_back) {
+        retry_decision d = retry_.push_back(f.error, f.what);
+        if (!d) return false;
+        wait = *d;
+      } else {
+        wait = retry_.wait_before(attempts_[j], retries_[j].previous_wait, rng_);
+      }
+      if constexpr (limits_time<Deadline>) {  // no retry that would start after the deadline
+        using clock = typename timer_t<Deadline>::clock_type;
+        if (deadline_timer_ && clock::now() + wait >= deadline_timer_->expiry()) return false;
+      }
+      auto& r = retries_[j];
+      r.previous_wait = wait;
+      r.failure = std::move(f);
+      if (!r.timer) r.timer.emplace(strand_);
+      r.timer->expires_after(std::chrono::duration_cast<typename timer_t<Retry>::duration>(wait));
+      waiting_[j] = true;
+      if constexpr (limits_time<Timeout>) attempt_timers_[j]->cancel();
+      ++pending_;  // the wait, before the failed attempt is let go
+      r.timer->async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j](auto ec) {
+        self->end_wait(j, !ec);
+        self->done_one();
+      }));
+      done_one();  // the failed attempt
+      return true;
+    }
+  }
+
+  // Child j's wait before a retry ended: the next attempt, or — cancelled or past the
+  // deadline meanwhile — the last failure, final.
+  void end_wait(std::size_t j, bool elapsed) {
+    if constexpr (limits_time<Retry>) {
+      waiting_[j] = false;
+      if (elapsed && !cancelled_ && !deadline_passed_) {
+        started_[j].store(false, std::memory_order_release);
+        restart_(this->shared_from_this(), j, pipeline_);
+        return;
+      }
+      failure_info f = std::move(*retries_[j].failure);
+      if (deadline_passed_) f = {make_error_code(errc::timeout), "the gather's deadline passed"};
+      if (cancelled_) f = {make_error_code(errc::cancelled), "cancelled with the gather"};
+      sink_.take_failure(targets_[j], std::move(f), attempts_[j]);
+      finished_[j] = true;
+      if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
+    }
   }
 
   std::string limit_text(std::size_t j) const {
@@ -321,6 +408,18 @@ class async_gather_state
   std::unique_ptr<std::atomic<bool>[]> started_;
   std::optional<timer_t<Deadline>> deadline_timer_;
   std::vector<std::optional<timer_t<Timeout>>> attempt_timers_;
+  Retry retry_;
+  std::vector<unsigned> attempts_;     // attempts started on each child
+  std::vector<bool> waiting_ = std::vector<bool>(attempts_.size(), false);  // between attempts
+  struct retry_slot {
+    std::optional<timer_t<Retry>> timer;
+    std::chrono::nanoseconds previous_wait{};
+    std::optional<failure_info> failure;  // the failure that the wait may end up reporting
+  };
+  std::vector<retry_slot> retries_;
+  std::mt19937_64 rng_;
+  restart_fn restart_ = nullptr;
+  void const* pipeline_ = nullptr;
   std::size_t pending_ = 0;             // children not completed: shards and timers
   std::size_t shards_outstanding_ = 0;  // shards not completed
   bool cancelled_ = false;
@@ -373,6 +472,17 @@ void start_child(std::shared_ptr<State> const& state, std::size_t j, S& shard, E
   }
 }
 
+// Starts child j again, for a retry: finds its shard (the state cannot name the shards'
+// types) and starts an attempt on it.
+template <class R, class State, class Pipeline>
+void restart_child(std::shared_ptr<State> const& state, std::size_t j, void const* p) {
+  auto const* pipe = static_cast<Pipeline const*>(p);
+  std::size_t k = 0;
+  for_each_target(pipe->shards(), state->target_list(), [&](std::size_t, auto& shard) {
+    if (k++ == j) start_child<R>(state, j, shard, pipe->executor());
+  });
+}
+
 // The executor a gather completes on when its handler names none: the pipeline's own
 // (sg::on(io.get_executor())) if it is an Asio executor, else the system executor — as an
 // Asio I/O object's executor is the default for its operations.
@@ -411,12 +521,14 @@ struct async_gather_initiation {
     auto fallback = default_completion_executor(pipe->executor());
     auto deadline = time_policy<deadline_tag>(pipe->policies());
     auto timeout = time_policy<timeout_tag>(pipe->policies());
+    auto retry = time_policy<retry_tag>(pipe->policies());
     using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback),
-                                          decltype(deadline), decltype(timeout)>;
+                                          decltype(deadline), decltype(timeout), decltype(retry)>;
     auto& set = pipe->shards();
     targets t = pipe->route(request, shard_count(set));
     auto state = std::make_shared<state_type>(pipe->merge(), std::move(request), std::forward<Handler>(handler),
-                                              fallback, t, pipe->completion_rule(), deadline, timeout);
+                                              fallback, t, pipe->completion_rule(), deadline, timeout, std::move(retry));
+    state->set_restart(&restart_child<R, state_type, Pipeline>, pipe);
     state->watch_cancellation();
     Pipeline const* p = pipe;
     boost::asio::dispatch(state->strand(), [state, p] {

@@ -106,8 +106,8 @@ class gather_sink {
     }
   }
 
-  void take_failure(std::size_t shard, failure_info&& f) {
-    failures_.push_back(shard_failure{shard, f.error, std::move(f.what), 1});
+  void take_failure(std::size_t shard, failure_info&& f, unsigned attempts = 1) {
+    failures_.push_back(shard_failure{shard, f.error, std::move(f.what), attempts});
   }
 
   void take(std::size_t shard, outcome<R>&& o) {
