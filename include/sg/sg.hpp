@@ -31,6 +31,7 @@
 #include <sg/partition/ring.hpp>
 #include <sg/partition/round_robin.hpp>
 #include <sg/partition/split.hpp>
+#include <sg/policy/budget.hpp>
 #include <sg/policy/policy.hpp>
 #include <sg/policy/retry.hpp>
 #include <sg/policy/time.hpp>

@@ -235,6 +235,8 @@ class async_gather_state
       child_failure(j, failure_info{make_error_code(errc::timeout), {}});
       return;
     }
+    if constexpr (limits_time<Retry>)
+      if (retry_.budget != nullptr) retry_.budget->on_success();
     sink_.take_value(targets_[j], std::move(value));
     child_done(j);
   }
@@ -245,6 +247,8 @@ class async_gather_state
       f = {make_error_code(errc::timeout), limit_text(j)};
     else if (cancelled_ && aborted)
       f = {make_error_code(errc::cancelled), "cancelled with the gather"};
+    if constexpr (limits_time<Retry>)  // the shard's failure, not one the gather caused
+      if (retry_.budget != nullptr && !cancelled_ && !deadline_passed_) retry_.budget->on_failure();
     if (try_retry(j, f)) return;
     sink_.take_failure(targets_[j], std::move(f), attempts_[j]);
     child_done(j);
@@ -290,6 +294,7 @@ class async_gather_state
     } else {
       if (cancelled_ || deadline_passed_ || attempts_[j] >= retry_.max_attempts || !retry_.retryable(f.error))
         return false;
+      if (retry_.budget != nullptr && !retry_.budget->may_retry()) return false;
       std::chrono::nanoseconds wait{};
       if (retry_.push_back) {
         retry_decision d = retry_.push_back(f.error, f.what);

@@ -17,11 +17,14 @@
 // none (the base), full (uniform in [0, base]), equal (base/2 plus uniform in [0, base/2]),
 // decorrelated (uniform in [initial, 3 × the previous wait], at most max). A server may push
 // back through `push_back`: given the failure, it returns a wait to use instead, or
-// sg::no_retry. The timer type is a template parameter (virtual clocks in tests).
+// sg::no_retry. With a `budget` (sg/policy/budget.hpp), every attempt's outcome feeds it and
+// no retry starts while it is at half or below, so an outage does not multiply the load.
+// The timer type is a template parameter (virtual clocks in tests).
 // Applies to pipe.async only. Example: tests/policy/retry.cpp.
 #pragma once
 
 #include <sg/error.hpp>
+#include <sg/policy/budget.hpp>
 #include <sg/policy/policy.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -79,6 +82,9 @@ struct retry {
   std::function<retry_decision(std::error_code const&, std::string_view)> push_back{};
   // Seeds the jitter; 0 draws a seed from std::random_device.
   std::uint64_t seed = 0;
+  // A token bucket shared across queries (yours, outliving the pipeline): attempts feed it,
+  // and no retry starts while it is at half or below. Null: no budget.
+  retry_budget* budget = nullptr;
 
   // Throws std::invalid_argument for max_attempts 0, a non-positive initial wait, max
   // below initial, a multiplier below 1, or no retryable predicate.
