@@ -39,21 +39,33 @@ namespace {
 
 constexpr std::size_t total = std::size_t{1} << 24;  // 16M
 
-std::vector<std::vector<std::int64_t>> const& runs(std::size_t k) {
-  static std::vector<std::vector<std::int64_t>> cached;
-  static std::size_t cached_k = 0;
-  if (cached_k != k) {
+template <class T>
+T random_value(std::mt19937_64& rng);
+template <>
+std::int64_t random_value<std::int64_t>(std::mt19937_64& rng) {
+  return static_cast<std::int64_t>(rng() >> 1);
+}
+
+// k sorted runs of random T, `rows` in all; the last set made is kept for the next call.
+template <class T>
+std::vector<std::vector<T>> const& sorted_runs(std::size_t k, std::size_t rows) {
+  static std::vector<std::vector<T>> cached;
+  static std::size_t cached_k = 0, cached_rows = 0;
+  if (cached_k != k || cached_rows != rows) {
     std::mt19937_64 rng(k);
     cached.assign(k, {});
     for (auto& r : cached) {
-      r.resize(total / k);
-      for (auto& x : r) x = static_cast<std::int64_t>(rng() >> 1);
+      r.resize(rows / k);
+      for (auto& x : r) x = random_value<T>(rng);
       std::sort(r.begin(), r.end());
     }
     cached_k = k;
+    cached_rows = rows;
   }
   return cached;
 }
+
+std::vector<std::vector<std::int64_t>> const& runs(std::size_t k) { return sorted_runs<std::int64_t>(k, total); }
 
 void set_bytes(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * total));
@@ -125,8 +137,6 @@ void copy_floor(benchmark::State& state) {
 
 constexpr std::size_t generic_total = std::size_t{1} << 21;  // 2M
 
-template <class T>
-T random_value(std::mt19937_64& rng);
 template <>
 std::string random_value<std::string>(std::mt19937_64& rng) {
   std::string s(12, ' ');  // fits the small-string buffer: no allocation per string
@@ -140,25 +150,8 @@ pair_key random_value<pair_key>(std::mt19937_64& rng) {
 }
 
 template <class T>
-std::vector<std::vector<T>> const& generic_runs(std::size_t k) {
-  static std::vector<std::vector<T>> cached;
-  static std::size_t cached_k = 0;
-  if (cached_k != k) {
-    std::mt19937_64 rng(k);
-    cached.assign(k, {});
-    for (auto& r : cached) {
-      r.resize(generic_total / k);
-      for (auto& x : r) x = random_value<T>(rng);
-      std::sort(r.begin(), r.end());
-    }
-    cached_k = k;
-  }
-  return cached;
-}
-
-template <class T>
 void merge_sg_generic(benchmark::State& state) {
-  auto const& r = generic_runs<T>(static_cast<std::size_t>(state.range(0)));
+  auto const& r = sorted_runs<T>(static_cast<std::size_t>(state.range(0)), generic_total);
   const auto m = sg::merge::sorted();
   for (auto _ : state) {
     state.PauseTiming();
@@ -172,7 +165,7 @@ void merge_sg_generic(benchmark::State& state) {
 
 template <class T, bool Stable>
 void merge_gnu_generic(benchmark::State& state) {
-  auto const& r = generic_runs<T>(static_cast<std::size_t>(state.range(0)));
+  auto const& r = sorted_runs<T>(static_cast<std::size_t>(state.range(0)), generic_total);
   for (auto _ : state) {
     state.PauseTiming();
     auto copy = r;  // the same starting point as sg: GNU moves nothing, but reads these

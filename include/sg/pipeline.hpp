@@ -87,19 +87,11 @@ inline constexpr bool distinct_kinds_of<std::tuple<Ps...>> = distinct_kinds<Ps..
 // The completion rule among a pipeline's policies; every shard must answer without one.
 template <class... Ps>
 constexpr partial completion_rule(std::tuple<Ps...> const& policies) {
-  partial rule{};
-  std::apply(
-      [&](auto const&... p) {
-        (
-            [&] {
-              if constexpr (std::is_same_v<typename std::remove_cvref_t<decltype(p)>::policy_tag,
-                                           completion_rule_tag>)
-                rule = p;
-            }(),
-            ...);
-      },
-      policies);
-  return rule;
+  auto rule = policy_of<completion_rule_tag>(policies);
+  if constexpr (present<decltype(rule)>)
+    return rule;
+  else
+    return partial{};
 }
 
 }  // namespace detail
@@ -252,14 +244,7 @@ class pipeline {
       static_assert(detail::always_false<Req>,
                     "sg: pipe.async needs #include <sg/exec/async.hpp> (or <sg/sg.hpp>)");
       return false;
-    } else if constexpr (std::is_same_v<Merge, detail::no_merge>) {
-      static_assert(detail::always_false<Req>,
-                    "sg: the pipeline has no merge: end it with | sg::gather(merge)");
-      return false;
-    } else if constexpr (!routable<Req>()) {
-      static_assert(detail::always_false<Req>,
-                    "sg::route: the key function cannot be called with the request: key_of(req) "
-                    "must return a key, sg::key_set, sg::key_range or sg::all_shards");
+    } else if constexpr (!check_merge_and_route<Req>()) {
       return false;
     } else if constexpr (!std::copy_constructible<Req>) {
       static_assert(detail::always_false<Req>,
@@ -276,14 +261,8 @@ class pipeline {
                     "(s.async_execute(req, token)) nor synchronously (sg::shard_for), or the "
                     "shards of a tuple answer with types that have no common type");
       return false;
-    } else if constexpr (!merge_for<Merge, typename detail::async_response_of_set<set_type, Req>::type>) {
-      static_assert(detail::always_false<Req>,
-                    "sg::gather: the merge cannot take the shards' answer type "
-                    "(sg::merge_for): no m.accumulator<Resp>() whose add(index, Resp&&) and "
-                    "finish() are valid");
-      return false;
     } else {
-      return true;
+      return check_merge_takes<Req, typename detail::async_response_of_set<set_type, Req>::type>();
     }
   }
 
@@ -298,19 +277,13 @@ class pipeline {
   // Every misuse stops here with one sentence, before anything else is instantiated.
   template <class Req>
   static consteval bool check() {
-    if constexpr (std::is_same_v<Merge, detail::no_merge>) {
-      static_assert(detail::always_false<Req>,
-                    "sg: the pipeline has no merge: end it with | sg::gather(merge)");
+    if constexpr (!check_merge_and_route<Req>()) {
       return false;
     } else if constexpr (detail::has_async_only<Policies>) {
       static_assert(detail::always_false<Req>,
-                    "sg::deadline and sg::timeout apply to pipe.async(request, token): the "
-                    "synchronous pipe(request) cannot interrupt a shard");
-      return false;
-    } else if constexpr (!routable<Req>()) {
-      static_assert(detail::always_false<Req>,
-                    "sg::route: the key function cannot be called with the request: key_of(req) "
-                    "must return a key, sg::key_set, sg::key_range or sg::all_shards");
+                    "sg::deadline and sg::timeout apply to pipe.async(request, token), as does "
+                    "sg::retry: the synchronous pipe(request) cannot interrupt a shard or wait "
+                    "between attempts");
       return false;
     } else if constexpr (!shard_set_for<set_type, Req>) {
       static_assert(detail::always_false<Req>,
@@ -323,7 +296,33 @@ class pipeline {
                     "sg::scatter: the shards of the tuple answer Req with types that have no "
                     "common type (std::common_type); make them answer one type");
       return false;
-    } else if constexpr (!merge_for<Merge, set_response_t<set_type, Req>>) {
+    } else {
+      return check_merge_takes<Req, set_response_t<set_type, Req>>();
+    }
+  }
+
+  // The checks both calls share, each with its sentence: a merge, and a request the route
+  // can read...
+  template <class Req>
+  static consteval bool check_merge_and_route() {
+    if constexpr (std::is_same_v<Merge, detail::no_merge>) {
+      static_assert(detail::always_false<Req>,
+                    "sg: the pipeline has no merge: end it with | sg::gather(merge)");
+      return false;
+    } else if constexpr (!routable<Req>()) {
+      static_assert(detail::always_false<Req>,
+                    "sg::route: the key function cannot be called with the request: key_of(req) "
+                    "must return a key, sg::key_set, sg::key_range or sg::all_shards");
+      return false;
+    } else {
+      return true;
+    }
+  }
+
+  // ...and a merge that takes the shards' answers.
+  template <class Req, class Resp>
+  static consteval bool check_merge_takes() {
+    if constexpr (!merge_for<Merge, Resp>) {
       static_assert(detail::always_false<Req>,
                     "sg::gather: the merge cannot take the shards' answer type "
                     "(sg::merge_for): no m.accumulator<Resp>() whose add(index, Resp&&) and "

@@ -121,14 +121,6 @@ struct async_response_of_set : async_set_response<Set, Req> {
   }();
 };
 
-// A pipeline's time limits: its sg::deadline and sg::timeout policies, or none.
-struct no_time_limit {
-  using timer_type = void;
-};
-
-template <class Policy>
-inline constexpr bool limits_time = !std::is_same_v<Policy, no_time_limit>;
-
 // The state of one asynchronous gather, shared by every child completion handler and
 // timer. Everything but `started_` (sync tasks claim their shard from other threads) is
 // touched on the gather's strand only: the children are started there too.
@@ -160,7 +152,7 @@ class async_gather_state
         started_(new std::atomic<bool>[t.count()] {}),
         retry_(std::move(retry)),
         attempts_(t.count(), 0) {
-    if constexpr (limits_time<Retry>) {
+    if constexpr (present<Retry>) {
       retries_.resize(t.count());
       rng_.seed(retry_.seed != 0 ? retry_.seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
     }
@@ -195,7 +187,7 @@ class async_gather_state
 
   // On the strand, before the children start: the deadline's timer.
   void start_deadline() {
-    if constexpr (limits_time<Deadline>) {
+    if constexpr (present<Deadline>) {
       deadline_timer_.emplace(strand_);
       deadline_timer_->expires_after(deadline_.after);
       ++pending_;
@@ -212,7 +204,7 @@ class async_gather_state
     if (attempts_[j]++ == 0) ++shards_outstanding_;
     ++pending_;
     timed_out_[j] = false;
-    if constexpr (limits_time<Timeout>) {
+    if constexpr (present<Timeout>) {
       if (attempt_timers_.empty()) attempt_timers_.resize(signals_.size());
       auto& timer = attempt_timers_[j].emplace(strand_);
       timer.expires_after(timeout_.after);
@@ -235,7 +227,7 @@ class async_gather_state
       child_failure(j, failure_info{make_error_code(errc::timeout), {}});
       return;
     }
-    if constexpr (limits_time<Retry>)
+    if constexpr (present<Retry>)
       if (retry_.budget != nullptr) retry_.budget->on_success();
     sink_.take_value(targets_[j], std::move(value));
     child_done(j);
@@ -244,10 +236,10 @@ class async_gather_state
     const bool aborted = f.error == std::errc::operation_canceled || f.error == errc::cancelled ||
                          f.error == errc::timeout;
     if (timed_out_[j] && (aborted || f.error == errc::timeout))
-      f = {make_error_code(errc::timeout), limit_text(j)};
+      f = {make_error_code(errc::timeout), limit_text()};
     else if (cancelled_ && aborted)
       f = {make_error_code(errc::cancelled), "cancelled with the gather"};
-    if constexpr (limits_time<Retry>)  // the shard's failure, not one the gather caused
+    if constexpr (present<Retry>)  // the shard's failure, not one the gather caused
       if (retry_.budget != nullptr && !cancelled_ && !deadline_passed_) retry_.budget->on_failure();
     if (try_retry(j, f)) return;
     sink_.take_failure(targets_[j], std::move(f), attempts_[j]);
@@ -274,7 +266,7 @@ class async_gather_state
   }
 
   void cancel_child(std::size_t j, boost::asio::cancellation_type type) {
-    if constexpr (limits_time<Retry>) {
+    if constexpr (present<Retry>) {
       if (waiting_[j]) {  // between attempts: no retry will start; the wait ends now
         retries_[j].timer->cancel();
         return;
@@ -287,7 +279,7 @@ class async_gather_state
   // After attempt n of child j failed with f: waits, then starts attempt n + 1, when the
   // retry policy allows it (see sg/policy/retry.hpp); false when the failure is final.
   bool try_retry(std::size_t j, failure_info& f) {
-    if constexpr (!limits_time<Retry>) {
+    if constexpr (!present<Retry>) {
       (void)j;
       (void)f;
       return false;
@@ -303,7 +295,7 @@ class async_gather_state
       } else {
         wait = retry_.wait_before(attempts_[j], retries_[j].previous_wait, rng_);
       }
-      if constexpr (limits_time<Deadline>) {  // no retry that would start after the deadline
+      if constexpr (present<Deadline>) {  // no retry that would start after the deadline
         using clock = typename timer_t<Deadline>::clock_type;
         if (deadline_timer_ && clock::now() + wait >= deadline_timer_->expiry()) return false;
       }
@@ -313,7 +305,7 @@ class async_gather_state
       if (!r.timer) r.timer.emplace(strand_);
       r.timer->expires_after(std::chrono::duration_cast<typename timer_t<Retry>::duration>(wait));
       waiting_[j] = true;
-      if constexpr (limits_time<Timeout>) attempt_timers_[j]->cancel();
+      if constexpr (present<Timeout>) attempt_timers_[j]->cancel();
       ++pending_;  // the wait, before the failed attempt is let go
       r.timer->async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j](auto ec) {
         self->end_wait(j, !ec);
@@ -327,7 +319,7 @@ class async_gather_state
   // Child j's wait before a retry ended: the next attempt, or — cancelled or past the
   // deadline meanwhile — the last failure, final.
   void end_wait(std::size_t j, bool elapsed) {
-    if constexpr (limits_time<Retry>) {
+    if constexpr (present<Retry>) {
       waiting_[j] = false;
       if (elapsed && !cancelled_ && !deadline_passed_) {
         started_[j].store(false, std::memory_order_release);
@@ -343,14 +335,13 @@ class async_gather_state
     }
   }
 
-  std::string limit_text(std::size_t j) const {
-    (void)j;
+  std::string limit_text() const {
     return deadline_passed_ ? "the gather's deadline passed" : "the attempt's timeout passed";
   }
 
   void child_done(std::size_t j) {
     finished_[j] = true;
-    if constexpr (limits_time<Timeout>) attempt_timers_[j]->cancel();
+    if constexpr (present<Timeout>) attempt_timers_[j]->cancel();
     if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
     done_one();
   }
@@ -395,7 +386,7 @@ class async_gather_state
     using type = typename Policy::timer_type;
   };
   template <class Policy>
-  using timer_t = typename std::conditional_t<limits_time<Policy>, timer_of<Policy>,
+  using timer_t = typename std::conditional_t<present<Policy>, timer_of<Policy>,
                                               std::type_identity<boost::asio::steady_timer>>::type;
 
   Req request_;
@@ -499,22 +490,6 @@ auto default_completion_executor(Exec const& exec) {
     return boost::asio::system_executor();
 }
 
-// The policy of kind Tag among a pipeline's, or no_time_limit.
-template <class Tag, class... Ps>
-auto time_policy(std::tuple<Ps...> const& policies) {
-  constexpr std::size_t n = sizeof...(Ps);
-  constexpr std::size_t index = [] {
-    constexpr bool match[] = {std::is_same_v<typename Ps::policy_tag, Tag>..., false};
-    std::size_t i = 0;
-    while (i < n && !match[i]) ++i;
-    return i;
-  }();
-  if constexpr (index < n)
-    return std::get<index>(policies);
-  else
-    return no_time_limit{};
-}
-
 // The initiation: routes, builds the state, then starts the deadline and every child on
 // the gather's strand.
 template <class R, class Acc, class Pipeline>
@@ -524,9 +499,9 @@ struct async_gather_initiation {
   template <class Handler, class Req>
   void operator()(Handler&& handler, Req request) const {
     auto fallback = default_completion_executor(pipe->executor());
-    auto deadline = time_policy<deadline_tag>(pipe->policies());
-    auto timeout = time_policy<timeout_tag>(pipe->policies());
-    auto retry = time_policy<retry_tag>(pipe->policies());
+    auto deadline = policy_of<deadline_tag>(pipe->policies());
+    auto timeout = policy_of<timeout_tag>(pipe->policies());
+    auto retry = policy_of<retry_tag>(pipe->policies());
     using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback),
                                           decltype(deadline), decltype(timeout), decltype(retry)>;
     auto& set = pipe->shards();

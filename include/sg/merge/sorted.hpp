@@ -53,6 +53,19 @@ struct merge_cursor {
   Sentinel end;
 };
 
+// The cursors of a merge's kept runs (elements with `shard` and `rows`), after putting the
+// runs in shard order: the tie-break between runs is their position.
+template <class Runs>
+auto cursors_in_shard_order(Runs& runs) {
+  using rows_type = decltype(std::declval<std::ranges::range_value_t<Runs>&>().rows);
+  if (!std::ranges::is_sorted(runs, {}, [](auto const& r) { return r.shard; }))
+    std::ranges::stable_sort(runs, {}, [](auto const& r) { return r.shard; });
+  std::vector<merge_cursor<std::ranges::iterator_t<rows_type>, std::ranges::sentinel_t<rows_type>>> src;
+  src.reserve(std::ranges::size(runs));
+  for (auto& r : runs) src.push_back({std::ranges::begin(r.rows), std::ranges::end(r.rows)});
+  return src;
+}
+
 // kway_merge's order check: none (the runs were checked when added).
 struct no_order_check {};
 
@@ -172,8 +185,7 @@ class sorted_accumulator {
 
   // Every row of every run, merged. Stable as documented above.
   result_type finish() && {
-    // Runs in shard order: the tie-break between runs is their position here.
-    if (!std::ranges::is_sorted(runs_, {}, &run_type::shard)) std::ranges::stable_sort(runs_, {}, &run_type::shard);
+    auto src = detail::cursors_in_shard_order(runs_);  // the runs, in shard order
     result_type out;
     if (runs_.empty()) return out;
     std::size_t total = 0;
@@ -186,16 +198,12 @@ class sorted_accumulator {
       if (runs_.size() >= 2) {
         std::vector<std::span<row_type const>> spans;
         spans.reserve(runs_.size());
-        for (auto& r : runs_) spans.emplace_back(std::ranges::data(r.rows), std::ranges::size(r.rows));
+        for (auto const& c : src) spans.emplace_back(std::to_address(c.at), static_cast<std::size_t>(c.end - c.at));
         out.resize(total);
         detail::merge_tree<row_type, detail::arithmetic_order<Comp, row_type>>(std::move(spans)).run(out.data());
         return out;
       }
     }
-    using cursor = detail::merge_cursor<std::ranges::iterator_t<Resp>, std::ranges::sentinel_t<Resp>>;
-    std::vector<cursor> src;
-    src.reserve(runs_.size());
-    for (auto& r : runs_) src.push_back({std::ranges::begin(r.rows), std::ranges::end(r.rows)});
     detail::kway_merge(src, comp_, proj_, 0, static_cast<std::size_t>(-1), out);
     return out;
   }

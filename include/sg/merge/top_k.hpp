@@ -120,15 +120,9 @@ class top_k_accumulator {
 
   // Rows [offset, offset + k) of the stable merged order (fewer when the data runs out).
   result_type finish() && {
-    if (!std::ranges::is_sorted(runs_, {}, &run::shard)) std::ranges::stable_sort(runs_, {}, &run::shard);
-    using cursor = detail::merge_cursor<typename std::vector<row_type>::iterator, typename std::vector<row_type>::iterator>;
-    std::vector<cursor> src;
-    src.reserve(runs_.size());
+    auto src = detail::cursors_in_shard_order(runs_);
     std::size_t available = 0;
-    for (auto& r : runs_) {
-      src.push_back({r.rows.begin(), r.rows.end()});
-      available += r.rows.size();
-    }
+    for (auto const& r : runs_) available += r.rows.size();
     result_type out;
     if (available > skip_) out.reserve(std::min(k_, available - skip_));
     if (presorted_)
