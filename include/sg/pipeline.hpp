@@ -105,6 +105,8 @@ template <class R, class Acc, class Pipeline>
 struct async_gather_initiation;
 template <class Set, class Req>
 struct async_response_of_set;
+template <class Policies, class Set, class Req>
+struct async_policy_checks;
 }  // namespace detail
 
 namespace detail {
@@ -261,6 +263,16 @@ class pipeline {
                     "(s.async_execute(req, token)) nor synchronously (sg::shard_for), or the "
                     "shards of a tuple answer with types that have no common type");
       return false;
+    } else if constexpr (!detail::async_policy_checks<Policies, set_type, Req>::same_clock) {
+      static_assert(detail::always_false<Req>,
+                    "sg::with: the policies keep time on different clocks (their timers' "
+                    "clock_type, the breaker registry's clock); give them one clock");
+      return false;
+    } else if constexpr (!detail::async_policy_checks<Policies, set_type, Req>::hedge_ok) {
+      static_assert(detail::always_false<Req>,
+                    "sg::hedge needs async shards (s.async_execute(req, token)), or replica sets "
+                    "of them: a synchronous call cannot be cancelled when another attempt wins");
+      return false;
     } else {
       return check_merge_takes<Req, typename detail::async_response_of_set<set_type, Req>::type>();
     }
@@ -281,9 +293,9 @@ class pipeline {
       return false;
     } else if constexpr (detail::has_async_only<Policies>) {
       static_assert(detail::always_false<Req>,
-                    "sg::deadline and sg::timeout apply to pipe.async(request, token), as does "
-                    "sg::retry: the synchronous pipe(request) cannot interrupt a shard or wait "
-                    "between attempts");
+                    "sg::deadline and sg::timeout apply to pipe.async(request, token), as do "
+                    "sg::retry, sg::hedge and sg::breaker: the synchronous pipe(request) cannot "
+                    "interrupt a shard or wait between attempts");
       return false;
     } else if constexpr (!shard_set_for<set_type, Req>) {
       static_assert(detail::always_false<Req>,

@@ -21,6 +21,7 @@
 #include <sg/merge/sorted.hpp>
 #include <sg/merge/top_k.hpp>
 #include <sg/pipeline.hpp>
+#include <sg/replicas.hpp>
 #include <sg/policy/partial.hpp>
 #include <sg/partition/hash.hpp>
 #include <sg/partition/jump.hpp>
@@ -32,6 +33,8 @@
 #include <sg/partition/round_robin.hpp>
 #include <sg/partition/split.hpp>
 #include <sg/policy/budget.hpp>
+#include <sg/policy/circuit_breaker.hpp>
+#include <sg/policy/hedge.hpp>
 #include <sg/policy/policy.hpp>
 #include <sg/policy/retry.hpp>
 #include <sg/policy/time.hpp>

@@ -4,6 +4,8 @@
 
 #include <sg/gathered.hpp>
 
+#include "manual_clock.hpp"
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -12,7 +14,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -86,6 +90,44 @@ struct scripted_async_shard {
           auto ex = asio::get_associated_executor(handler, io->get_executor());
           asio::post(ex, [h = std::move(handler), ec, v = rows{value}]() mutable {
             std::move(h)(ec, ec ? rows{} : std::move(v));
+          });
+        },
+        token);
+  }
+};
+
+// Answers each call after a delay on the manual clock (tests/support/manual_clock.hpp):
+// delays[n] for call n (the last one repeats), with errors[n] (none when missing).
+// Cancellation ends the wait at once with operation_canceled. Counts calls and
+// cancellations.
+struct delayed_shard {
+  asio::io_context* io;
+  int value;
+  std::vector<std::chrono::milliseconds> delays{};
+  std::vector<std::error_code> errors{};
+  std::shared_ptr<int> calls = std::make_shared<int>(0);
+  std::shared_ptr<int> cancelled = std::make_shared<int>(0);
+
+  template <class Token>
+  auto async_execute(int, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, rows)>(
+        [this](auto handler) {
+          const auto n = static_cast<std::size_t>((*calls)++);
+          const auto delay = delays.empty() ? std::chrono::milliseconds(0) : delays[std::min(n, delays.size() - 1)];
+          const std::error_code ec = n < errors.size() ? errors[n] : std::error_code{};
+          auto timer = std::make_shared<manual_timer>(*io);
+          timer->expires_after(delay);
+          auto slot = asio::get_associated_cancellation_slot(handler);
+          if (slot.is_connected())
+            slot.assign([timer, c = cancelled](asio::cancellation_type) {
+              ++*c;
+              timer->cancel();
+            });
+          timer->async_wait([h = std::move(handler), timer, ec, v = value](std::error_code waited) mutable {
+            asio::get_associated_cancellation_slot(h).clear();
+            const std::error_code out = waited ? std::make_error_code(std::errc::operation_canceled) : ec;
+            auto ex = asio::get_associated_executor(h);
+            asio::dispatch(ex, [h = std::move(h), out, v]() mutable { std::move(h)(out, out ? rows{} : rows{v}); });
           });
         },
         token);

@@ -24,9 +24,14 @@
 #include <sg/exec/on.hpp>
 #include <sg/exec/scatter.hpp>
 #include <sg/gathered.hpp>
+#include <sg/policy/budget.hpp>
+#include <sg/policy/circuit_breaker.hpp>
+#include <sg/policy/hedge.hpp>
 #include <sg/policy/partial.hpp>
+#include <sg/policy/policy.hpp>
 #include <sg/policy/retry.hpp>
 #include <sg/policy/time.hpp>
+#include <sg/replicas.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>
 
@@ -64,19 +69,36 @@ namespace sg {
 
 namespace detail {
 
+// What an attempt calls: the shard, or for a replica set, one of its replicas.
+template <class S>
+struct attempt_target {
+  using type = S;
+};
+template <class S>
+  requires is_replica_set<std::remove_const_t<S>>
+struct attempt_target<S> {
+  using type = std::remove_reference_t<decltype(std::declval<S&>()[0])>;
+};
+
 // The answer a shard gives to Req, asynchronously if it can, else synchronously.
 template <class S, class Req>
-struct any_response {};
+struct direct_response {};
 template <class S, class Req>
   requires async_shard_for<S, Req>
-struct any_response<S, Req> {
+struct direct_response<S, Req> {
   using type = async_response_t<S, Req>;
 };
 template <class S, class Req>
   requires(!async_shard_for<S, Req> && shard_for<S, Req>)
-struct any_response<S, Req> {
+struct direct_response<S, Req> {
   using type = response_t<S, Req>;
 };
+template <class S, class Req>
+struct any_response : direct_response<typename attempt_target<S>::type, Req> {};
+
+// Whether every attempt on S can be cancelled (an async shard, or replicas that are).
+template <class S, class Req>
+inline constexpr bool cancellable_shard = async_shard_for<typename attempt_target<S>::type, Req>;
 
 template <class S, class Req>
 concept any_shard_for = requires { typename any_response<S, Req>::type; };
@@ -121,45 +143,106 @@ struct async_response_of_set : async_set_response<Set, Req> {
   }();
 };
 
+// What pipe.async checks of its policies, each reported with a sentence by the pipeline:
+// one clock for every policy that keeps time, and cancellable shards under sg::hedge.
+template <class Set, class Req, class Seq = tuple_indices<Set>>
+struct all_cancellable_tuple : std::false_type {};
+template <class Set, class Req, std::size_t... I>
+struct all_cancellable_tuple<Set, Req, std::index_sequence<I...>>
+    : std::bool_constant<(true && ... && cancellable_shard<tuple_shard_t<Set, I>, Req>)> {};
+
+template <class Set, class Req>
+constexpr bool all_cancellable() {
+  if constexpr (shard_range<Set>)
+    return cancellable_shard<std::remove_reference_t<std::ranges::range_reference_t<Set>>, Req>;
+  else
+    return all_cancellable_tuple<Set, Req>::value;
+}
+
+template <class Policies, class Set, class Req>
+struct async_policy_checks;
+template <class... Ps, class Set, class Req>
+struct async_policy_checks<std::tuple<Ps...>, Set, Req> {
+  static constexpr bool same_clock = one_clock<Ps...>;
+  static constexpr bool hedge_ok =
+      !present<decltype(policy_of<hedge_tag>(std::declval<std::tuple<Ps...> const&>()))> || all_cancellable<Set, Req>();
+};
+
+// Why an attempt was stopped before it answered: its own timeout, the gather's deadline,
+// the gather's cancellation, or another attempt of the same shard won (a hedge).
+enum class stop_reason : unsigned char { none, timeout, deadline, cancelled, lost };
+// What an attempt is: a shard's first, a retry after a failure, or a hedge beside another.
+enum class attempt_kind : unsigned char { first, retry, hedge };
+
+// The policies one gather applies (detail::no_policy for each it does not have).
+template <class Deadline, class Timeout, class Retry, class Hedge, class Breaker>
+struct gather_policies {
+  Deadline deadline;
+  Timeout timeout;
+  Retry retry;
+  Hedge hedge;
+  Breaker breaker;
+  partial rule;
+  using clock = gather_clock_t<Deadline, Timeout, Retry, Hedge, Breaker>;
+};
+
 // The state of one asynchronous gather, shared by every child completion handler and
 // timer. Everything but `started_` (sync tasks claim their shard from other threads) is
 // touched on the gather's strand only: the children are started there too.
-template <class R, class Acc, class Req, class Handler, class DefaultEx, class Deadline, class Timeout, class Retry>
-class async_gather_state
-    : public std::enable_shared_from_this<async_gather_state<R, Acc, Req, Handler, DefaultEx, Deadline, Timeout, Retry>> {
+//
+// Children: every shard attempt (a slot: its cancellation signal, its timeout timer, the
+// replica it went to) and every timer (deadline, retry waits, hedge delays) is counted in
+// pending_; the gather completes when the last one has completed.
+template <class R, class Acc, class Req, class Handler, class DefaultEx, class Pols>
+class async_gather_state : public std::enable_shared_from_this<async_gather_state<R, Acc, Req, Handler, DefaultEx, Pols>> {
+  using Deadline = decltype(Pols::deadline);
+  using Timeout = decltype(Pols::timeout);
+  using Retry = decltype(Pols::retry);
+  using Hedge = decltype(Pols::hedge);
+  using Breaker = decltype(Pols::breaker);
+
+  template <class Policy>
+  struct timer_of {
+    using type = typename Policy::timer_type;
+  };
+  template <class Policy>
+  using timer_t = typename std::conditional_t<present<Policy>, timer_of<Policy>,
+                                              std::type_identity<boost::asio::steady_timer>>::type;
+
  public:
+  using clock = typename Pols::clock;
   using handler_executor = boost::asio::associated_executor_t<Handler, DefaultEx>;
   using result_type = gathered<std::remove_cvref_t<decltype(std::declval<Acc&&>().finish())>>;
-
-  // Starts child j again (a retry): set by the initiation, which knows the shards' types.
-  using restart_fn = void (*)(std::shared_ptr<async_gather_state> const&, std::size_t, void const*);
+  // Starts an attempt of child j (set by the initiation, which knows the shards' types).
+  using launch_fn = void (*)(std::shared_ptr<async_gather_state> const&, std::size_t, attempt_kind, void const*);
+  // Tells a replica set how an attempt on its replica ended.
+  using replica_end_fn = void (*)(void const*, std::size_t, std::chrono::nanoseconds, attempt_end);
+  static constexpr std::size_t refused_attempt = static_cast<std::size_t>(-1);
 
   template <class Merge>
   async_gather_state(Merge const& merge, Req request, Handler handler, DefaultEx const& fallback, targets const& t,
-                     partial rule, Deadline deadline, Timeout timeout, Retry retry)
+                     Pols policies)
       : request_(std::move(request)),
         handler_(std::move(handler)),
         work_(boost::asio::get_associated_executor(handler_, fallback)),
         strand_(boost::asio::make_strand(work_.get_executor())),
         sink_(merge),
         targets_(t),
-        rule_(rule),
-        deadline_(deadline),
-        timeout_(timeout),
-        signals_(t.count()),
-        finished_(t.count(), false),
-        timed_out_(t.count(), false),
-        started_(new std::atomic<bool>[t.count()] {}),
-        retry_(std::move(retry)),
-        attempts_(t.count(), 0) {
+        pols_(std::move(policies)),
+        per_child_(1 + extra_slots()),
+        children_(t.count()),
+        slots_(new attempt_slot[t.count() * per_child_]),
+        started_(new std::atomic<bool>[t.count()] {}) {
     if constexpr (present<Retry>) {
       retries_.resize(t.count());
-      rng_.seed(retry_.seed != 0 ? retry_.seed : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
+      rng_.seed(pols_.retry.seed != 0 ? pols_.retry.seed
+                                      : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
     }
+    if constexpr (present<Hedge>) hedge_timers_.resize(t.count());
   }
 
-  void set_restart(restart_fn f, void const* pipeline) noexcept {
-    restart_ = f;
+  void set_launch(launch_fn f, void const* pipeline) noexcept {
+    launch_ = f;
     pipeline_ = pipeline;
   }
 
@@ -168,11 +251,13 @@ class async_gather_state
   handler_executor executor() const { return work_.get_executor(); }
   targets const& target_list() const noexcept { return targets_; }
 
-  // Child j's cancellation slot.
-  boost::asio::cancellation_slot child_slot(std::size_t j) { return signals_[j].slot(); }
-
   // A sync task claims its shard; false when the gather cancelled it first.
   bool claim(std::size_t j) noexcept { return !started_[j].exchange(true, std::memory_order_acq_rel); }
+  void unclaim(std::size_t j) noexcept { started_[j].store(false, std::memory_order_release); }
+
+  // Holds the gather open while children are being started (a child may fail at once).
+  void hold() noexcept { ++pending_; }
+  void release() { done_one(); }
 
   // Installs the parent's cancellation: forwarded, on the strand, to every child.
   void watch_cancellation() {
@@ -189,123 +274,323 @@ class async_gather_state
   void start_deadline() {
     if constexpr (present<Deadline>) {
       deadline_timer_.emplace(strand_);
-      deadline_timer_->expires_after(deadline_.after);
+      deadline_timer_->expires_after(pols_.deadline.after);
       ++pending_;
-      deadline_timer_->async_wait(
-          boost::asio::bind_executor(strand_, [self = this->shared_from_this()](auto ec) {
-            if (!ec) self->cancel_all(boost::asio::cancellation_type::terminal, errc::timeout);
-            self->done_one();
-          }));
+      deadline_timer_->async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this()](auto ec) {
+        if (!ec) self->cancel_all(boost::asio::cancellation_type::terminal, errc::timeout);
+        self->done_one();
+      }));
     }
   }
 
-  // On the strand, as an attempt on child j starts: counts it, and starts its timer.
-  void start_attempt(std::size_t j) {
-    if (attempts_[j]++ == 0) ++shards_outstanding_;
+  // The replicas an attempt of child j should avoid (bit i: replica i of `n`): those that
+  // failed in this gather and, for a hedge, those still working on it — unless that
+  // leaves none, when only the most recent failure is avoided, or none at all.
+  std::uint64_t avoid(std::size_t j, attempt_kind kind, std::size_t n) const noexcept {
+    child const& c = children_[j];
+    const std::uint64_t all = n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
+    std::uint64_t mask = c.failed_replicas | (kind == attempt_kind::hedge ? c.busy_replicas : 0);
+    if ((mask & all) != all) return mask;
+    mask = c.last_failed_replica;
+    return (mask & all) != all ? mask : 0;
+  }
+
+  // An attempt of child j on replica r may start when r's breaker lets it: claims a slot
+  // and returns it, else refused_attempt. `set` and `end` tell a replica set how it ended.
+  std::size_t admit(std::size_t j, std::size_t r, attempt_kind kind, void const* set = nullptr,
+                    replica_end_fn end = nullptr) {
+    breaker_type* b = nullptr;
+    if constexpr (present<Breaker>) {
+      b = &pols_.breaker.registry->at(breaker_key{targets_[j], r});
+      if (!b->try_acquire()) return refused_attempt;
+    }
+    child& c = children_[j];
+    std::size_t s = 0;
+    while (slot(j, s).live) ++s;  // at most 1 + max_extra attempts are ever in flight
+    attempt_slot& a = slot(j, s);
+    if (c.attempts++ == 0) ++shards_outstanding_;
+    ++c.in_flight;
+    c.busy_replicas |= bit(r);
+    a.live = true;
+    a.stop = stop_reason::none;
+    a.id = ++next_id_;
+    a.replica = r;
+    a.start = clock::now();
+    a.breaker = b;
+    a.set = set;
+    a.end = end;
     ++pending_;
-    timed_out_[j] = false;
     if constexpr (present<Timeout>) {
-      if (attempt_timers_.empty()) attempt_timers_.resize(signals_.size());
-      auto& timer = attempt_timers_[j].emplace(strand_);
-      timer.expires_after(timeout_.after);
+      auto& timer = a.timer.emplace(strand_);
+      timer.expires_after(pols_.timeout.after);
       ++pending_;
-      timer.async_wait(
-          boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j, attempt = attempts_[j]](auto ec) {
-            // Acts only on the attempt it was started for.
-            if (!ec && !self->finished_[j] && self->attempts_[j] == attempt && !self->waiting_[j]) {
-              self->timed_out_[j] = true;
-              self->cancel_child(j, boost::asio::cancellation_type::terminal);
-            }
-            self->done_one();
-          }));
+      timer.async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j, s, id = a.id](auto ec) {
+        attempt_slot& x = self->slot(j, s);
+        if (!ec && x.live && x.id == id) self->cancel_slot(j, s, boost::asio::cancellation_type::terminal, stop_reason::timeout);
+        self->done_one();
+      }));
     }
+    if (kind != attempt_kind::hedge) arm_hedge(j);
+    return s;
   }
 
-  // Child j completed (on the strand).
-  void child_value(std::size_t j, R&& value) {
-    if (timed_out_[j]) {  // a sync shard that could not be interrupted answered too late
-      child_failure(j, failure_info{make_error_code(errc::timeout), {}});
+  // Attempt s of child j's cancellation slot.
+  boost::asio::cancellation_slot slot_of(std::size_t j, std::size_t s) { return slot(j, s).signal.slot(); }
+
+  // No replica's breaker let a first attempt or a retry of child j start.
+  void refused(std::size_t j, std::size_t replicas) {
+    child& c = children_[j];
+    if (c.attempts++ == 0) ++shards_outstanding_;
+    ++pending_;
+    failed(j, failure_info{make_error_code(errc::circuit_open),
+                           replicas > 1 ? "the circuit breaker of every replica is open"
+                                        : "the shard's circuit breaker is open"},
+           stop_reason::none);
+  }
+
+  // Attempt s of child j answered (on the strand).
+  void attempt_value(std::size_t j, std::size_t s, R&& value) {
+    const stop_reason stop = slot(j, s).stop;
+    if (stop == stop_reason::timeout || stop == stop_reason::deadline) {  // a sync shard answered too late
+      attempt_failure(j, s, failure_info{make_error_code(errc::timeout), {}});
       return;
     }
-    if constexpr (present<Retry>)
-      if (retry_.budget != nullptr) retry_.budget->on_success();
-    sink_.take_value(targets_[j], std::move(value));
-    child_done(j);
+    const auto elapsed = end_slot(j, s, attempt_end::success);
+    if constexpr (present<Breaker>)
+      if (auto* b = slot(j, s).breaker) b->on_success(elapsed);
+    if constexpr (present<Hedge>)
+      if (pols_.hedge.adaptive != nullptr) pols_.hedge.adaptive->record(targets_[j], elapsed);
+    answered(j, std::move(value));
   }
-  void child_failure(std::size_t j, failure_info&& f) {
+
+  // Attempt s of child j failed (on the strand).
+  void attempt_failure(std::size_t j, std::size_t s, failure_info&& f) {
+    attempt_slot& a = slot(j, s);
+    const stop_reason stop = a.stop;
     const bool aborted = f.error == std::errc::operation_canceled || f.error == errc::cancelled ||
                          f.error == errc::timeout;
-    if (timed_out_[j] && (aborted || f.error == errc::timeout))
-      f = {make_error_code(errc::timeout), limit_text()};
-    else if (cancelled_ && aborted)
+    if (aborted && stop == stop_reason::timeout)
+      f = {make_error_code(errc::timeout), "the attempt's timeout passed"};
+    else if (aborted && stop == stop_reason::deadline)
+      f = {make_error_code(errc::timeout), "the gather's deadline passed"};
+    else if (aborted && stop == stop_reason::cancelled)
       f = {make_error_code(errc::cancelled), "cancelled with the gather"};
-    if constexpr (present<Retry>)  // the shard's failure, not one the gather caused
-      if (retry_.budget != nullptr && !cancelled_ && !deadline_passed_) retry_.budget->on_failure();
-    if (try_retry(j, f)) return;
-    sink_.take_failure(targets_[j], std::move(f), attempts_[j]);
-    child_done(j);
+    const bool own = stop == stop_reason::none || stop == stop_reason::timeout;  // the shard's failure
+    const auto elapsed = end_slot(j, s, own ? attempt_end::failure : attempt_end::cancelled);
+    if constexpr (present<Breaker>) {
+      if (auto* b = a.breaker) {
+        if (own)
+          b->on_failure(f.error, elapsed);
+        else
+          b->on_ignored();
+      }
+    }
+    children_[j].last_failed_replica = bit(a.replica);
+    children_[j].failed_replicas |= own ? bit(a.replica) : 0;
+    failed(j, std::move(f), stop);
   }
 
-  // No targets at all: completes at once (on the strand, never inside the initiating call).
-  void complete_empty() { complete(); }
+  // Starts the deadline and every child's first attempt through `start(j)`; with no
+  // targets at all, completes at once (on the strand, never inside the initiating call).
+  template <class Start>
+  void start(Start&& start_child) {
+    if (targets_.count() == 0) {
+      complete();
+      return;
+    }
+    hold();
+    start_deadline();
+    start_child();
+    release();
+  }
 
  private:
+  template <class B>
+  struct breaker_of {
+    using type = void;
+  };
+  template <class B>
+    requires present<B>
+  struct breaker_of<B> {
+    using type = circuit_breaker<typename B::clock_type>;
+  };
+  using breaker_type = typename breaker_of<Breaker>::type;
+
+  struct attempt_slot {
+    boost::asio::cancellation_signal signal;
+    std::optional<timer_t<Timeout>> timer;
+    typename clock::time_point start{};
+    std::uint64_t id = 0;
+    std::size_t replica = 0;
+    breaker_type* breaker = nullptr;
+    void const* set = nullptr;
+    replica_end_fn end = nullptr;
+    bool live = false;
+    stop_reason stop = stop_reason::none;
+  };
+
+  struct child {
+    unsigned attempts = 0;  // started, hedges included
+    unsigned hedges = 0;
+    unsigned in_flight = 0;
+    unsigned hedge_generation = 0;
+    bool finished = false;
+    bool waiting = false;  // between a failure and its retry
+    std::uint64_t failed_replicas = 0, busy_replicas = 0, last_failed_replica = 0;
+    std::optional<failure_info> last_failure;  // of an attempt that failed while another ran
+  };
+
+  static std::uint64_t bit(std::size_t r) noexcept { return r < 64 ? std::uint64_t{1} << r : 0; }
+  static constexpr std::size_t extra_slots_of(Hedge const& h) noexcept {
+    if constexpr (present<Hedge>)
+      return h.max_extra;
+    else
+      return 0;
+  }
+  std::size_t extra_slots() const noexcept { return extra_slots_of(pols_.hedge); }
+  attempt_slot& slot(std::size_t j, std::size_t s) noexcept { return slots_[j * per_child_ + s]; }
+
+  // Ends attempt s of child j: frees its slot, stops its timer, tells its replica set.
+  // Returns how long it ran.
+  std::chrono::nanoseconds end_slot(std::size_t j, std::size_t s, attempt_end how) {
+    attempt_slot& a = slot(j, s);
+    child& c = children_[j];
+    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - a.start);
+    a.live = false;
+    --c.in_flight;
+    c.busy_replicas &= ~bit(a.replica);
+    if constexpr (present<Timeout>) a.timer->cancel();
+    if (a.end != nullptr) a.end(a.set, a.replica, elapsed, how);
+    return elapsed;
+  }
+
+  void cancel_slot(std::size_t j, std::size_t s, boost::asio::cancellation_type type, stop_reason why) {
+    attempt_slot& a = slot(j, s);
+    if (a.stop == stop_reason::none || a.stop == stop_reason::lost) a.stop = why;
+    if (claim(j)) return;  // a sync shard not started yet: it never will be; its task reports it
+    a.signal.emit(type);
+  }
+
+  // The budget hedges draw on (the hedge's, else the retry policy's), and the retry
+  // policy's; attempts' outcomes feed both (once when they are one).
+  retry_budget* hedge_budget() const noexcept {
+    if constexpr (present<Hedge>)
+      if (pols_.hedge.budget != nullptr) return pols_.hedge.budget;
+    return retry_budget_ptr();
+  }
+  retry_budget* retry_budget_ptr() const noexcept {
+    if constexpr (present<Retry>)
+      return pols_.retry.budget;
+    else
+      return nullptr;
+  }
+  template <class F>
+  void feed_budgets(F f) const {
+    retry_budget* r = retry_budget_ptr();
+    retry_budget* h = hedge_budget();
+    if (r != nullptr) f(*r);
+    if (h != nullptr && h != r) f(*h);
+  }
+
+  void answered(std::size_t j, R&& value) {
+    child& c = children_[j];
+    if (c.finished) {  // another attempt won, or the gather gave up on the shard
+      done_one();
+      return;
+    }
+    feed_budgets([](retry_budget& b) { b.on_success(); });
+    sink_.take_value(targets_[j], std::move(value));
+    finish_child(j);
+    done_one();
+  }
+
+  void failed(std::size_t j, failure_info&& f, stop_reason stop) {
+    child& c = children_[j];
+    if (c.finished) {
+      done_one();
+      return;
+    }
+    const bool own = stop == stop_reason::none || stop == stop_reason::timeout;
+    if (own && f.error != errc::circuit_open) feed_budgets([](retry_budget& b) { b.on_failure(); });
+    if (c.in_flight > 0) {  // another attempt is still running: its outcome decides
+      c.last_failure = std::move(f);
+      done_one();
+      return;
+    }
+    if (try_retry(j, f)) return;
+    sink_.take_failure(targets_[j], std::move(f), c.attempts);
+    finish_child(j);
+    done_one();
+  }
+
+  // Child j has its answer or its final failure: the attempts still running are cancelled.
+  void finish_child(std::size_t j) {
+    child& c = children_[j];
+    c.finished = true;
+    for (std::size_t s = 0; s < per_child_; ++s)
+      if (slot(j, s).live) cancel_slot(j, s, boost::asio::cancellation_type::terminal, stop_reason::lost);
+    if constexpr (present<Hedge>)
+      if (hedge_timers_[j]) hedge_timers_[j]->cancel();
+    if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
+  }
+
   // The deadline passed or the gather was cancelled: every outstanding child is cancelled.
   void cancel_all(boost::asio::cancellation_type type, errc why) {
     if (shards_outstanding_ == 0) return;  // every shard answered: nothing to cancel or to time out
     if (why == errc::timeout) {
-      for (std::size_t j = 0; j < signals_.size(); ++j)
-        if (!finished_[j]) timed_out_[j] = true;
       deadline_passed_ = true;
     } else {
       cancelled_ = true;
       if (deadline_timer_) deadline_timer_->cancel();
     }
-    for (std::size_t j = 0; j < signals_.size(); ++j)
-      if (!finished_[j]) cancel_child(j, type);
-  }
-
-  void cancel_child(std::size_t j, boost::asio::cancellation_type type) {
-    if constexpr (present<Retry>) {
-      if (waiting_[j]) {  // between attempts: no retry will start; the wait ends now
-        retries_[j].timer->cancel();
-        return;
+    const stop_reason reason = why == errc::timeout ? stop_reason::deadline : stop_reason::cancelled;
+    for (std::size_t j = 0; j < children_.size(); ++j) {
+      child const& c = children_[j];
+      if (c.finished) continue;
+      if constexpr (present<Hedge>)
+        if (hedge_timers_[j]) hedge_timers_[j]->cancel();
+      if constexpr (present<Retry>) {
+        if (c.waiting) {  // between attempts: no retry will start; the wait ends now
+          retries_[j].timer->cancel();
+          continue;
+        }
       }
+      for (std::size_t s = 0; s < per_child_; ++s)
+        if (slot(j, s).live) cancel_slot(j, s, type, reason);
     }
-    if (claim(j)) return;  // a sync shard not started yet: it never will be; its task reports it
-    signals_[j].emit(type);
   }
 
-  // After attempt n of child j failed with f: waits, then starts attempt n + 1, when the
-  // retry policy allows it (see sg/policy/retry.hpp); false when the failure is final.
+  // After child j's attempts all failed, the last with f: waits, then starts another
+  // attempt, when the retry policy allows it (see sg/policy/retry.hpp); false when the
+  // failure is final.
   bool try_retry(std::size_t j, failure_info& f) {
     if constexpr (!present<Retry>) {
       (void)j;
       (void)f;
       return false;
     } else {
-      if (cancelled_ || deadline_passed_ || attempts_[j] >= retry_.max_attempts || !retry_.retryable(f.error))
+      auto const& policy = pols_.retry;
+      child& c = children_[j];
+      if (cancelled_ || deadline_passed_ || c.attempts >= policy.max_attempts || !policy.retryable(f.error))
         return false;
-      if (retry_.budget != nullptr && !retry_.budget->may_retry()) return false;
+      if (policy.budget != nullptr && !policy.budget->may_retry()) return false;
+      auto& r = retries_[j];
       std::chrono::nanoseconds wait{};
-      if (retry_.push_back) {
-        retry_decision d = retry_.push_back(f.error, f.what);
+      if (policy.push_back) {
+        retry_decision d = policy.push_back(f.error, f.what);
         if (!d) return false;
         wait = *d;
       } else {
-        wait = retry_.wait_before(attempts_[j], retries_[j].previous_wait, rng_);
+        wait = policy.wait_before(c.attempts - c.hedges, r.previous_wait, rng_);
       }
-      if constexpr (present<Deadline>) {  // no retry that would start after the deadline
-        using clock = typename timer_t<Deadline>::clock_type;
-        if (deadline_timer_ && clock::now() + wait >= deadline_timer_->expiry()) return false;
-      }
-      auto& r = retries_[j];
+      if (!before_deadline(wait)) return false;
       r.previous_wait = wait;
       r.failure = std::move(f);
       if (!r.timer) r.timer.emplace(strand_);
       r.timer->expires_after(std::chrono::duration_cast<typename timer_t<Retry>::duration>(wait));
-      waiting_[j] = true;
-      if constexpr (present<Timeout>) attempt_timers_[j]->cancel();
+      c.waiting = true;
+      if constexpr (present<Hedge>)
+        if (hedge_timers_[j]) hedge_timers_[j]->cancel();
       ++pending_;  // the wait, before the failed attempt is let go
       r.timer->async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j](auto ec) {
         self->end_wait(j, !ec);
@@ -316,37 +601,88 @@ class async_gather_state
     }
   }
 
+  // Whether something that starts after `wait` starts before the gather's deadline.
+  bool before_deadline(std::chrono::nanoseconds wait) const {
+    if constexpr (present<Deadline>) {
+      if (deadline_timer_ && clock::now() + wait >= deadline_timer_->expiry()) return false;
+    }
+    (void)wait;
+    return true;
+  }
+
   // Child j's wait before a retry ended: the next attempt, or — cancelled or past the
   // deadline meanwhile — the last failure, final.
   void end_wait(std::size_t j, bool elapsed) {
     if constexpr (present<Retry>) {
-      waiting_[j] = false;
+      child& c = children_[j];
+      c.waiting = false;
       if (elapsed && !cancelled_ && !deadline_passed_) {
-        started_[j].store(false, std::memory_order_release);
-        restart_(this->shared_from_this(), j, pipeline_);
+        hold();
+        launch_(this->shared_from_this(), j, attempt_kind::retry, pipeline_);
+        release();
         return;
       }
       failure_info f = std::move(*retries_[j].failure);
       if (deadline_passed_) f = {make_error_code(errc::timeout), "the gather's deadline passed"};
       if (cancelled_) f = {make_error_code(errc::cancelled), "cancelled with the gather"};
-      sink_.take_failure(targets_[j], std::move(f), attempts_[j]);
-      finished_[j] = true;
+      sink_.take_failure(targets_[j], std::move(f), c.attempts);
+      c.finished = true;
       if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
     }
   }
 
-  std::string limit_text() const {
-    return deadline_passed_ ? "the gather's deadline passed" : "the attempt's timeout passed";
+  // After an attempt of child j starts (not a hedge): the timer for its next hedge.
+  void arm_hedge(std::size_t j) {
+    if constexpr (present<Hedge>) {
+      child& c = children_[j];
+      if (c.hedges >= pols_.hedge.max_extra) return;
+      std::chrono::nanoseconds delay = pols_.hedge.delay;
+      if (pols_.hedge.adaptive != nullptr)
+        if (auto d = pols_.hedge.adaptive->hedge_delay(targets_[j])) delay = *d;
+      if (!before_deadline(delay)) return;
+      auto& timer = hedge_timers_[j];
+      if (!timer) timer.emplace(strand_);
+      timer->expires_after(std::chrono::duration_cast<typename timer_t<Hedge>::duration>(delay));
+      ++pending_;
+      timer->async_wait(boost::asio::bind_executor(
+          strand_, [self = this->shared_from_this(), j, gen = ++c.hedge_generation](auto ec) {
+            self->on_hedge_delay(j, !ec, gen);
+            self->done_one();
+          }));
+    } else {
+      (void)j;
+    }
   }
 
-  void child_done(std::size_t j) {
-    finished_[j] = true;
-    if constexpr (present<Timeout>) attempt_timers_[j]->cancel();
-    if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
-    done_one();
+  // Child j's hedge delay passed: another attempt, if the shard still has not answered,
+  // the cap and the budget allow it, and a replica admits it.
+  void on_hedge_delay(std::size_t j, bool elapsed, unsigned generation) {
+    if constexpr (present<Hedge>) {
+      child& c = children_[j];
+      if (!elapsed || generation != c.hedge_generation || c.finished || c.waiting || c.in_flight == 0 || cancelled_ ||
+          deadline_passed_ || c.hedges >= pols_.hedge.max_extra)
+        return;
+      retry_budget* b = hedge_budget();
+      if (b != nullptr && !b->may_retry()) return;
+      const unsigned before = c.attempts;
+      ++c.hedges;
+      hold();
+      launch_(this->shared_from_this(), j, attempt_kind::hedge, pipeline_);
+      if (c.attempts == before) {
+        --c.hedges;  // no replica admitted it
+      } else {
+        if (b != nullptr) b->on_failure();  // a hedge costs a token, as a failure does
+        arm_hedge(j);  // the next one, while the cap allows
+      }
+      release();
+    } else {
+      (void)j;
+      (void)elapsed;
+      (void)generation;
+    }
   }
 
-  // One child (shard or timer) completed; the last one completes the gather.
+  // One child (shard attempt or timer) completed; the last one completes the gather.
   void done_one() {
     if (--pending_ == 0) complete();
   }
@@ -370,7 +706,7 @@ class async_gather_state
   // exception's code with an empty result; a result type that cannot be empty rethrows.
   result_type finish(std::error_code& ec) {
     try {
-      return std::move(sink_).finish(targets_.count(), targets_.pruned(), rule_, ec);
+      return std::move(sink_).finish(targets_.count(), targets_.pruned(), pols_.rule, ec);
     } catch (...) {
       if constexpr (std::is_default_constructible_v<result_type>) {
         ec = current_failure().error;
@@ -381,84 +717,77 @@ class async_gather_state
     }
   }
 
-  template <class Policy>
-  struct timer_of {
-    using type = typename Policy::timer_type;
-  };
-  template <class Policy>
-  using timer_t = typename std::conditional_t<present<Policy>, timer_of<Policy>,
-                                              std::type_identity<boost::asio::steady_timer>>::type;
-
   Req request_;
   Handler handler_;
   boost::asio::executor_work_guard<handler_executor> work_;
   boost::asio::strand<handler_executor> strand_;
   gather_sink<R, Acc> sink_;
   targets targets_;
-  partial rule_;
-  Deadline deadline_;
-  Timeout timeout_;
-  std::vector<boost::asio::cancellation_signal> signals_;
-  std::vector<bool> finished_;
-  std::vector<bool> timed_out_;
+  Pols pols_;
+  std::size_t per_child_;
+  std::vector<child> children_;
+  std::unique_ptr<attempt_slot[]> slots_;
   std::unique_ptr<std::atomic<bool>[]> started_;
   std::optional<timer_t<Deadline>> deadline_timer_;
-  std::vector<std::optional<timer_t<Timeout>>> attempt_timers_;
-  Retry retry_;
-  std::vector<unsigned> attempts_;     // attempts started on each child
-  std::vector<bool> waiting_ = std::vector<bool>(attempts_.size(), false);  // between attempts
   struct retry_slot {
     std::optional<timer_t<Retry>> timer;
     std::chrono::nanoseconds previous_wait{};
     std::optional<failure_info> failure;  // the failure that the wait may end up reporting
   };
   std::vector<retry_slot> retries_;
+  std::vector<std::optional<timer_t<Hedge>>> hedge_timers_;
   std::mt19937_64 rng_;
-  restart_fn restart_ = nullptr;
+  launch_fn launch_ = nullptr;
   void const* pipeline_ = nullptr;
-  std::size_t pending_ = 0;             // children not completed: shards and timers
-  std::size_t shards_outstanding_ = 0;  // shards not completed
+  std::uint64_t next_id_ = 0;
+  std::size_t pending_ = 0;             // children not completed: attempts and timers
+  std::size_t shards_outstanding_ = 0;  // shards without their answer or final failure
   bool cancelled_ = false;
   bool deadline_passed_ = false;
 };
 
-// Starts child j, on shard `shard`, on the state's strand.
+// Tells replica set Set that an attempt on replica r ended.
+template <class Set>
+void replica_finished(void const* set, std::size_t r, std::chrono::nanoseconds elapsed, attempt_end how) {
+  static_cast<Set const*>(set)->finished(r, elapsed, how);
+}
+
+// Runs one attempt of child j in slot s on `shard` (a shard, or one replica of a set).
 template <class R, class State, class S, class Exec>
-void start_child(std::shared_ptr<State> const& state, std::size_t j, S& shard, Exec const& exec) {
+void run_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_t s, S& shard, Exec const& exec) {
   using request_type = std::remove_cvref_t<decltype(state->request())>;
-  state->start_attempt(j);
-  auto slot = state->child_slot(j);
   if constexpr (async_shard_for<S, request_type>) {
     state->claim(j);  // async children are cancelled through their slot, never skipped
-    auto on_done = [state, j](auto ec, auto&& answer) {
+    auto on_done = [state, j, s](auto ec, auto&& answer) {
       if (ec) {
         std::error_code code = ec;
-        state->child_failure(j, failure_info{code, code.message()});
+        state->attempt_failure(j, s, failure_info{code, code.message()});
       } else {
-        state->child_value(j, R(std::forward<decltype(answer)>(answer)));
+        state->attempt_value(j, s, R(std::forward<decltype(answer)>(answer)));
       }
     };
     try {
-      shard.async_execute(state->request(),
-                          boost::asio::bind_cancellation_slot(slot, boost::asio::bind_executor(state->strand(), on_done)));
+      shard.async_execute(state->request(), boost::asio::bind_cancellation_slot(
+                                                state->slot_of(j, s), boost::asio::bind_executor(state->strand(), on_done)));
     } catch (...) {  // the shard threw while starting: a failure, delivered like any other
-      boost::asio::post(state->strand(), [state, j, f = current_failure()]() mutable {
-        state->child_failure(j, std::move(f));
+      boost::asio::post(state->strand(), [state, j, s, f = current_failure()]() mutable {
+        state->attempt_failure(j, s, std::move(f));
       });
     }
   } else {
-    auto task = [state, j, &shard]() noexcept {
+    state->unclaim(j);
+    auto task = [state, j, s, &shard]() noexcept {
       std::optional<outcome<R>> o;
       if (state->claim(j)) {
         o.emplace(call_shard<R>(shard, state->request()));
       } else {
         o.emplace(std::in_place_index<1>, failure_info{make_error_code(errc::cancelled), "cancelled before it started"});
       }
-      boost::asio::post(state->strand(), [state, j, o = std::move(*o)]() mutable {
+      boost::asio::post(state->strand(), [state, j, s, o = std::move(*o)]() mutable {
         if (o.index() == 0)
-          state->child_value(j, std::get<0>(std::move(o)));
+          state->attempt_value(j, s, std::get<0>(std::move(o)));
         else
-          state->child_failure(j, std::get<1>(std::move(o)));
+          state->attempt_failure(j, s, std::get<1>(std::move(o)));
       });
     };
     if constexpr (std::is_same_v<Exec, inline_executor>)
@@ -468,15 +797,50 @@ void start_child(std::shared_ptr<State> const& state, std::size_t j, S& shard, E
   }
 }
 
-// Starts child j again, for a retry: finds its shard (the state cannot name the shards'
-// types) and starts an attempt on it.
+// Starts an attempt of child j on `shard`: for a replica set, on the best replica (in
+// its selection's order) not to avoid whose breaker admits it. When none admits a first
+// attempt or a retry, that attempt fails with errc::circuit_open; a hedge just does not
+// start.
+template <class R, class State, class S, class Exec>
+void start_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_kind kind, S& shard, Exec const& exec) {
+  if constexpr (is_replica_set<std::remove_const_t<S>>) {
+    using set_type = std::remove_const_t<S>;
+    std::size_t order[set_type::max_replicas];
+    const std::size_t n = shard.rank(state->avoid(j, kind, shard.size()), order);
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t r = order[k];
+      const std::size_t s = state->admit(j, r, kind, &shard, &replica_finished<set_type>);
+      if (s == State::refused_attempt) continue;
+      shard.started(r);
+      run_attempt<R>(state, j, s, shard[r], exec);
+      return;
+    }
+    if (kind != attempt_kind::hedge) state->refused(j, shard.size());
+  } else {
+    const std::size_t s = state->admit(j, 0, kind);
+    if (s != State::refused_attempt)
+      run_attempt<R>(state, j, s, shard, exec);
+    else if (kind != attempt_kind::hedge)
+      state->refused(j, 1);
+  }
+}
+
+// Starts another attempt of child j (a retry or a hedge): finds its shard (the state
+// cannot name the shards' types) — directly in a random-access range, by a walk otherwise.
 template <class R, class State, class Pipeline>
-void restart_child(std::shared_ptr<State> const& state, std::size_t j, void const* p) {
+void launch_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_kind kind, void const* p) {
   auto const* pipe = static_cast<Pipeline const*>(p);
-  std::size_t k = 0;
-  for_each_target(pipe->shards(), state->target_list(), [&](std::size_t, auto& shard) {
-    if (k++ == j) start_child<R>(state, j, shard, pipe->executor());
-  });
+  auto& set = pipe->shards();
+  using set_type = std::remove_reference_t<decltype(set)>;
+  if constexpr (shard_range<set_type> && std::ranges::random_access_range<set_type>) {
+    auto&& shard = std::ranges::begin(set)[static_cast<std::ranges::range_difference_t<set_type>>(state->target_list()[j])];
+    start_attempt<R>(state, j, kind, shard, pipe->executor());
+  } else {
+    std::size_t k = 0;
+    for_each_target(set, state->target_list(), [&](std::size_t, auto& shard) {
+      if (k++ == j) start_attempt<R>(state, j, kind, shard, pipe->executor());
+    });
+  }
 }
 
 // The executor a gather completes on when its handler names none: the pipeline's own
@@ -499,28 +863,27 @@ struct async_gather_initiation {
   template <class Handler, class Req>
   void operator()(Handler&& handler, Req request) const {
     auto fallback = default_completion_executor(pipe->executor());
-    auto deadline = policy_of<deadline_tag>(pipe->policies());
-    auto timeout = policy_of<timeout_tag>(pipe->policies());
-    auto retry = policy_of<retry_tag>(pipe->policies());
-    using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback),
-                                          decltype(deadline), decltype(timeout), decltype(retry)>;
+    auto const& ps = pipe->policies();
+    using pols_type = gather_policies<decltype(policy_of<deadline_tag>(ps)), decltype(policy_of<timeout_tag>(ps)),
+                                      decltype(policy_of<retry_tag>(ps)), decltype(policy_of<hedge_tag>(ps)),
+                                      decltype(policy_of<breaker_tag>(ps))>;
+    pols_type pols{policy_of<deadline_tag>(ps), policy_of<timeout_tag>(ps), policy_of<retry_tag>(ps),
+                   policy_of<hedge_tag>(ps),    policy_of<breaker_tag>(ps), pipe->completion_rule()};
+    using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback), pols_type>;
     auto& set = pipe->shards();
     targets t = pipe->route(request, shard_count(set));
     auto state = std::make_shared<state_type>(pipe->merge(), std::move(request), std::forward<Handler>(handler),
-                                              fallback, t, pipe->completion_rule(), deadline, timeout, std::move(retry));
-    state->set_restart(&restart_child<R, state_type, Pipeline>, pipe);
+                                              fallback, t, std::move(pols));
+    state->set_launch(&launch_attempt<R, state_type, Pipeline>, pipe);
     state->watch_cancellation();
     Pipeline const* p = pipe;
     boost::asio::dispatch(state->strand(), [state, p] {
-      auto& shards = p->shards();
-      targets const& list = state->target_list();
-      if (list.count() == 0) {
-        state->complete_empty();
-        return;
-      }
-      state->start_deadline();
-      std::size_t j = 0;
-      for_each_target(shards, list, [&](std::size_t, auto& shard) { start_child<R>(state, j++, shard, p->executor()); });
+      state->start([&] {
+        std::size_t j = 0;
+        for_each_target(p->shards(), state->target_list(), [&](std::size_t, auto& shard) {
+          start_attempt<R>(state, j++, attempt_kind::first, shard, p->executor());
+        });
+      });
     });
   }
 };

@@ -8,6 +8,7 @@
 // Example: tests/policy/partial.cpp.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <tuple>
 #include <type_traits>
@@ -15,7 +16,7 @@
 namespace sg {
 
 // Kinds of policy (the others: deadline_tag and timeout_tag in time.hpp, retry_tag in
-// retry.hpp). Later kinds: breaker, hedge.
+// retry.hpp, breaker_tag in circuit_breaker.hpp, hedge_tag in hedge.hpp).
 struct completion_rule_tag {};
 
 template <class P>
@@ -46,6 +47,42 @@ constexpr auto policy_of(std::tuple<Ps...> const& policies) {
   else
     return no_policy{};
 }
+
+// The clock a policy keeps time on (its timer's, or its own), or void.
+template <class P>
+struct policy_clock {
+  using type = void;
+};
+template <class P>
+  requires requires { typename P::timer_type::clock_type; }
+struct policy_clock<P> {
+  using type = typename P::timer_type::clock_type;
+};
+template <class P>
+  requires requires { typename P::clock_type; }
+struct policy_clock<P> {
+  using type = typename P::clock_type;
+};
+
+template <class P>
+using policy_clock_t = typename policy_clock<P>::type;
+
+// The first clock among the policies', or the steady clock when none keeps time.
+template <class... Cs>
+struct first_clock {
+  using type = std::chrono::steady_clock;
+};
+template <class C, class... Cs>
+struct first_clock<C, Cs...> {
+  using type = std::conditional_t<std::is_void_v<C>, typename first_clock<Cs...>::type, C>;
+};
+
+// The clock a gather with these policies keeps time on, and whether they all agree on it.
+template <class... Ps>
+using gather_clock_t = typename first_clock<policy_clock_t<Ps>...>::type;
+template <class... Ps>
+inline constexpr bool one_clock =
+    (true && ... && (std::is_void_v<policy_clock_t<Ps>> || std::is_same_v<policy_clock_t<Ps>, gather_clock_t<Ps...>>));
 
 }  // namespace detail
 
