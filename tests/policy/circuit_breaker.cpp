@@ -347,7 +347,7 @@ TEST_CASE("breaker_registry: one breaker a key, created on first use, shared by 
   CHECK(reg.state(0) == breaker_state::forced_open);
 }
 
-TEST_CASE("breaker in a gather: opens on failures, then fails attempts without calling; half-open trial closes it",
+TEST_CASE("breaker in a gather: opens on failures, then fails attempts without calling, a half-open trial closes it",
           "[policy][breaker][async]") {
   namespace asio = boost::asio;
   asio::io_context io;
