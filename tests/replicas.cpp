@@ -54,7 +54,7 @@ void run_until_done(asio::io_context& io, outcome const& o) {
 
 }  // namespace
 
-TEST_CASE("replicas: a replica set is a shard; round-robin spreads the calls evenly", "[replicas]") {
+TEST_CASE("replicas: a replica set is a shard, round-robin spreads the calls evenly", "[replicas]") {
   replica a{1}, b{2}, c{3};
   auto set = sg::replicas(a, b, c);
   STATIC_REQUIRE(sg::shard_for<decltype(set), int>);
@@ -155,7 +155,7 @@ TEST_CASE("replicas: asynchronously, a retry avoids the replica that just failed
   CHECK(*b.calls + *c.calls == 3);
 }
 
-TEST_CASE("replicas: an open breaker passes its replica over; all open fails with circuit_open, no call",
+TEST_CASE("replicas: an open breaker passes its replica over, all open fails with circuit_open, no call",
           "[replicas][breaker][async]") {
   asio::io_context io;
   const auto refused = std::make_error_code(std::errc::connection_refused);

@@ -57,7 +57,7 @@ using hedge = sg::hedge<manual_timer>;
 
 }  // namespace
 
-TEST_CASE("hedge: a slow replica is hedged to the other after the delay; the first answer wins, the loser is cancelled",
+TEST_CASE("hedge: a slow replica is hedged to the other after the delay, the first answer wins, the loser is cancelled",
           "[policy][hedge][async]") {
   asio::io_context io;
   delayed_shard slow = after(io, 7, {100ms}), fast = after(io, 7, {5ms});
@@ -92,7 +92,7 @@ TEST_CASE("hedge: no hedge when the shard answers before the delay", "[policy][h
   CHECK(*shards[1].calls == 1);
 }
 
-TEST_CASE("hedge: a shard without replicas is asked again itself; max_extra caps the hedges",
+TEST_CASE("hedge: a shard without replicas is asked again itself, max_extra caps the hedges",
           "[policy][hedge][async]") {
   asio::io_context io;
   // Calls 1..3 are slow, call 4 would be fast: with max_extra = 2, only three are made.
