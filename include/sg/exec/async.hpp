@@ -232,13 +232,14 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
         per_child_(1 + extra_slots()),
         children_(t.count()),
         slots_(new attempt_slot[t.count() * per_child_]),
+        shards_outstanding_(t.count()),
         started_(new std::atomic<bool>[t.count()] {}) {
     if constexpr (present<Retry>) {
-      retries_.resize(t.count());
+      retries_.reset(new retry_slot[t.count()]);
       rng_.seed(pols_.retry.seed != 0 ? pols_.retry.seed
                                       : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
     }
-    if constexpr (present<Hedge>) hedge_timers_.resize(t.count());
+    if constexpr (present<Hedge>) hedge_timers_.reset(new std::optional<timer_t<Hedge>>[t.count()]);
   }
 
   void set_launch(launch_fn f, void const* pipeline) noexcept {
@@ -308,7 +309,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     std::size_t s = 0;
     while (slot(j, s).live) ++s;  // at most 1 + max_extra attempts are ever in flight
     attempt_slot& a = slot(j, s);
-    if (c.attempts++ == 0) ++shards_outstanding_;
+    ++c.attempts;
     ++c.in_flight;
     c.busy_replicas |= bit(r);
     a.live = true;
@@ -340,7 +341,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   // No replica's breaker let a first attempt or a retry of child j start.
   void refused(std::size_t j, std::size_t replicas) {
     child& c = children_[j];
-    if (c.attempts++ == 0) ++shards_outstanding_;
+    ++c.attempts;
     ++pending_;
     failed(j, failure_info{make_error_code(errc::circuit_open),
                            replicas > 1 ? "the circuit breaker of every replica is open"
@@ -616,7 +617,9 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     if constexpr (present<Retry>) {
       child& c = children_[j];
       c.waiting = false;
-      if (elapsed && !cancelled_ && !deadline_passed_) {
+      // The budget is asked again: other shards may have drained it during the wait.
+      retry_budget* b = pols_.retry.budget;
+      if (elapsed && !cancelled_ && !deadline_passed_ && (b == nullptr || b->may_retry())) {
         hold();
         launch_(this->shared_from_this(), j, attempt_kind::retry, pipeline_);
         release();
@@ -727,6 +730,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   std::size_t per_child_;
   std::vector<child> children_;
   std::unique_ptr<attempt_slot[]> slots_;
+  std::size_t shards_outstanding_;  // targeted shards without their answer or final failure
   std::unique_ptr<std::atomic<bool>[]> started_;
   std::optional<timer_t<Deadline>> deadline_timer_;
   struct retry_slot {
@@ -734,14 +738,14 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     std::chrono::nanoseconds previous_wait{};
     std::optional<failure_info> failure;  // the failure that the wait may end up reporting
   };
-  std::vector<retry_slot> retries_;
-  std::vector<std::optional<timer_t<Hedge>>> hedge_timers_;
+  // Arrays, not vectors: a timer type need not be movable.
+  std::unique_ptr<retry_slot[]> retries_;
+  std::unique_ptr<std::optional<timer_t<Hedge>>[]> hedge_timers_;
   std::mt19937_64 rng_;
   launch_fn launch_ = nullptr;
   void const* pipeline_ = nullptr;
   std::uint64_t next_id_ = 0;
-  std::size_t pending_ = 0;             // children not completed: attempts and timers
-  std::size_t shards_outstanding_ = 0;  // shards without their answer or final failure
+  std::size_t pending_ = 0;  // children not completed: attempts and timers
   bool cancelled_ = false;
   bool deadline_passed_ = false;
 };
