@@ -180,13 +180,14 @@ TEST_CASE("hedge: the adaptive delay is the shard's running quantile", "[policy]
   std::vector<delayed_shard> shards{after(io, 1, {20ms, 20ms, 20ms, 20ms, 20ms, 20ms, 20ms, 20ms, 20ms, 20ms, 200ms, 1ms})};
   auto pipe = sg::scatter(shards) | sg::with(hedge{.delay = 1s, .adaptive = &latencies}) |
               sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
-  for (int i = 0; i < 10; ++i) {  // ten answers of 20 ms: the tracker's p90 is about 20 ms
+  for (int i = 0; i < 10; ++i) {  // ten answers of 20 ms: the tracker's p90 is 20 ms, rounded up
     outcome o;
     pipe.async(0, record(o));
     CHECK(run_until_done(io, o) == 20ms);
   }
   REQUIRE(latencies.hedge_delay(0));
-  CHECK(std::abs(static_cast<double>(latencies.hedge_delay(0)->count()) - 20e6) < 20e6 * 0.07);
+  CHECK(*latencies.hedge_delay(0) >= 20ms);
+  CHECK(*latencies.hedge_delay(0) <= 22500us);
   outcome o;
   pipe.async(0, record(o));  // call 11 takes 200 ms; the hedge (call 12) after ~20 ms takes 1 ms
   const auto took = run_until_done(io, o);
@@ -195,7 +196,7 @@ TEST_CASE("hedge: the adaptive delay is the shard's running quantile", "[policy]
   CHECK(*shards[0].calls == 12);
 }
 
-TEST_CASE("latency_tracker: quantiles within the histogram's resolution of the exact ones",
+TEST_CASE("latency_tracker: quantiles at most one bucket above the exact ones, never below",
           "[policy][hedge][property]") {
   SG_SEEDED_RNG(rng);
   sg::latency_tracker t({.quantile = 0.95, .min_samples = 100, .half_life = 1u << 30});
@@ -211,7 +212,8 @@ TEST_CASE("latency_tracker: quantiles within the histogram's resolution of the e
     INFO("q = " << q);
     const double exact = seen[static_cast<std::size_t>(q * static_cast<double>(seen.size())) - 1];
     const double got = static_cast<double>(t.quantile(3, q)->count());
-    CHECK(std::abs(got - exact) <= exact * 0.07);
+    CHECK(got >= exact);  // the bucket's upper edge: never below the true quantile...
+    CHECK(got <= exact * 1.125 + 1);  // ...and at most one bucket (12.5 %) above
   }
   CHECK(!t.quantile(4, 0.5));  // a shard never seen
   CHECK_THROWS_AS(sg::latency_tracker({.quantile = 1}), std::invalid_argument);

@@ -182,6 +182,8 @@ using rows = std::vector<std::int64_t>;
 
 // What simulated shards record, shared by a scenario's shards.
 struct ledger {
+  bool per_query = true;                                   // keep the two maps below
+  long total_calls = 0;
   std::map<std::pair<int, std::size_t>, int> calls;        // (query, shard) → calls
   std::map<int, int> outstanding;                          // query → calls not completed
   std::function<void(int query, std::size_t shard, std::size_t replica)> on_call{};  // a check, at each call
@@ -212,8 +214,11 @@ class shard {
  private:
   template <class Handler>
   void start(Handler handler, request q) {
-    ++log_->calls[{q.query, id_}];
-    ++log_->outstanding[q.query];
+    ++log_->total_calls;
+    if (log_->per_query) {
+      ++log_->calls[{q.query, id_}];
+      ++log_->outstanding[q.query];
+    }
     if (log_->on_call) log_->on_call(q.query, id_, replica_);
     const double now_ms = static_cast<double>(clock::now().time_since_epoch().count()) / 1e6;
     std::error_code ec;
@@ -239,7 +244,7 @@ class shard {
     if (slot.is_connected()) slot.assign([t](asio::cancellation_type) { t->cancel(); });
     t->async_wait([this, t, ec, q, h = std::move(handler)](boost::system::error_code waited) mutable {
       asio::get_associated_cancellation_slot(h).clear();
-      --log_->outstanding[q.query];
+      if (log_->per_query) --log_->outstanding[q.query];
       const std::error_code out = waited ? std::make_error_code(std::errc::operation_canceled) : ec;
       auto ex = asio::get_associated_executor(h, io_->get_executor());
       asio::post(ex, [h = std::move(h), out, r = out ? rows{} : answer()]() mutable { std::move(h)(out, std::move(r)); });

@@ -331,7 +331,10 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
         self->done_one();
       }));
     }
-    if (kind != attempt_kind::hedge) arm_hedge(j);
+    if (kind != attempt_kind::hedge) {
+      c.round_start = a.start;
+      arm_hedge(j);
+    }
     return s;
   }
 
@@ -359,8 +362,10 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     const auto elapsed = end_slot(j, s, attempt_end::success);
     if constexpr (present<Breaker>)
       if (auto* b = slot(j, s).breaker) b->on_success(elapsed);
-    if constexpr (present<Hedge>)
-      if (pols_.hedge.adaptive != nullptr) pols_.hedge.adaptive->record(targets_[j], elapsed);
+    if constexpr (present<Hedge>)  // the shard's latency as the gather saw it: from the round's first attempt
+      if (pols_.hedge.adaptive != nullptr && !children_[j].finished)
+        pols_.hedge.adaptive->record(targets_[j], std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                      clock::now() - children_[j].round_start));
     answered(j, std::move(value));
   }
 
@@ -439,6 +444,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     bool waiting = false;  // between a failure and its retry
     std::uint64_t failed_replicas = 0, busy_replicas = 0, last_failed_replica = 0;
     std::optional<failure_info> last_failure;  // of an attempt that failed while another ran
+    typename clock::time_point round_start{};  // of the first attempt, or of the retry, hedges aside
   };
 
   static std::uint64_t bit(std::size_t r) noexcept { return r < 64 ? std::uint64_t{1} << r : 0; }
