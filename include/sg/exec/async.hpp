@@ -316,7 +316,8 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     a.stop = stop_reason::none;
     a.id = ++next_id_;
     a.replica = r;
-    a.start = clock::now();
+    a.timed = set != nullptr || b != nullptr || tracked();
+    if (a.timed) a.start = clock::now();  // only what uses the durations reads the clock
     a.breaker = b;
     a.set = set;
     a.end = end;
@@ -432,6 +433,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     void const* set = nullptr;
     replica_end_fn end = nullptr;
     bool live = false;
+    bool timed = false;  // start was read: a breaker, a replica set or a tracker uses the duration
     stop_reason stop = stop_reason::none;
   };
 
@@ -446,6 +448,14 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     std::optional<failure_info> last_failure;  // of an attempt that failed while another ran
     typename clock::time_point round_start{};  // of the first attempt, or of the retry, hedges aside
   };
+
+  // Whether a latency tracker wants each shard's response time.
+  bool tracked() const noexcept {
+    if constexpr (present<Hedge>)
+      return pols_.hedge.adaptive != nullptr;
+    else
+      return false;
+  }
 
   static std::uint64_t bit(std::size_t r) noexcept { return r < 64 ? std::uint64_t{1} << r : 0; }
   static constexpr std::size_t extra_slots_of(Hedge const& h) noexcept {
@@ -462,7 +472,8 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   std::chrono::nanoseconds end_slot(std::size_t j, std::size_t s, attempt_end how) {
     attempt_slot& a = slot(j, s);
     child& c = children_[j];
-    const auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - a.start);
+    const auto elapsed =
+        a.timed ? std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - a.start) : std::chrono::nanoseconds{};
     a.live = false;
     --c.in_flight;
     c.busy_replicas &= ~bit(a.replica);
@@ -777,8 +788,9 @@ void run_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_t
       }
     };
     try {
-      shard.async_execute(state->request(), boost::asio::bind_cancellation_slot(
-                                                state->slot_of(j, s), boost::asio::bind_executor(state->strand(), on_done)));
+      shard.async_execute(state->request(),
+                          boost::asio::bind_cancellation_slot(
+                              state->slot_of(j, s), boost::asio::bind_executor(state->strand(), std::move(on_done))));
     } catch (...) {  // the shard threw while starting: a failure, delivered like any other
       boost::asio::post(state->strand(), [state, j, s, f = current_failure()]() mutable {
         state->attempt_failure(j, s, std::move(f));
