@@ -2,7 +2,10 @@
 // here is marked with the heading it appears under.
 #include <sg/sg.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
@@ -214,4 +217,39 @@ TEST_CASE("docs/concepts.md and docs/resilience.md: the asynchronous gather", "[
   CHECK(!ec);
   CHECK(g.value == rows{50, 50, 50});
   CHECK(deferred_result == rows{60, 60, 60});
+}
+
+// docs/resilience.md — every policy at once, over replica sets, awaited in a coroutine.
+TEST_CASE("docs/resilience.md: the whole stack over replica sets, in a coroutine", "[docs]") {
+  using namespace docs_async;
+  using namespace std::chrono_literals;
+  boost::asio::io_context io;
+  std::vector<remote_shard> a(3, remote_shard{&io}), b(3, remote_shard{&io});
+
+  sg::breaker_registry<> breakers({.window_size = 50, .minimum_calls = 20, .wait_in_open = 10s});
+  sg::retry_budget budget;      // 10 tokens; a success gives back 0.1
+  sg::latency_tracker latencies;  // each shard's running p95
+  std::vector<decltype(sg::replicas(sg::latency_aware{}, a[0], b[0]))> shards;
+  for (std::size_t i = 0; i < a.size(); ++i) shards.push_back(sg::replicas(sg::latency_aware{}, a[i], b[i]));
+
+  auto pipe = sg::scatter(shards)
+            | sg::with(sg::deadline{200ms}, sg::timeout{50ms},
+                       sg::retry{.max_attempts = 3, .budget = &budget},
+                       sg::hedge{.delay = 20ms, .adaptive = &latencies, .max_extra = 2},
+                       sg::breaker{breakers},
+                       sg::partial{.min_success_ratio = 0.9})
+            | sg::on(io.get_executor())
+            | sg::gather(sg::merge::concat());
+
+  rows got;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        auto [ec, g] = co_await pipe.async(7, boost::asio::use_awaitable);
+        if (!ec) got = g.value;
+      },
+      boost::asio::detached);
+  io.run();
+  CHECK(got == rows{70, 70, 70});
+  CHECK(breakers.state(0, 0) == sg::breaker_state::closed);
 }
