@@ -15,7 +15,11 @@
 // time. The operation completes only after every child operation has completed (children
 // first): cancelling it (the handler's cancellation slot) emits the same cancellation to
 // every outstanding child and skips sync shards not yet started, and they are recorded
-// as failures with sg::errc::cancelled. The request is copied into the operation; the
+// as failures with sg::errc::cancelled. The pipeline's policies (sg::deadline,
+// sg::timeout, sg::retry, sg::hedge, sg::breaker, sg::partial) act on each shard's
+// attempts; a replica set (sg::replicas) has each attempt's replica chosen here, so that
+// retries and hedges go elsewhere (docs/resilience.md, "Order of application").
+// The request is copied into the operation; the
 // pipeline and its shards must outlive it (as an Asio I/O object outlives its operations).
 // Example: tests/exec/async.cpp, docs/concepts.md.
 #pragma once

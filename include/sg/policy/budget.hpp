@@ -1,5 +1,5 @@
 // sg/policy/budget.hpp — sg::retry_budget: a token bucket shared across queries that
-// stops retries (and, later, hedges) during an outage, gRPC style.
+// stops retries and hedges during an outage, gRPC style.
 //
 //   sg::retry_budget budget{{.max_tokens = 10, .token_ratio = 0.1}};   // yours; outlives the pipelines
 //   auto pipe = sg::scatter(shards) | sg::with(sg::retry{.budget = &budget}) | ...;
@@ -41,7 +41,7 @@ class retry_budget {
   retry_budget(retry_budget const&) = delete;
   retry_budget& operator=(retry_budget const&) = delete;
 
-  // Whether a retry (or hedge) may start now: more than half of max_tokens remain.
+  // Whether a retry or hedge may start now: more than half of max_tokens remain.
   bool may_retry() const noexcept { return tokens_.load(std::memory_order_relaxed) * 2 > max_; }
 
   void on_failure() noexcept { add(-1000); }

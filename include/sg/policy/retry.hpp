@@ -72,7 +72,7 @@ struct retry {
   using policy_tag = retry_tag;
   using timer_type = Timer;
 
-  unsigned max_attempts = 3;  // the first attempt included; 1 means never retry
+  unsigned max_attempts = 3;  // the first attempt and hedges included; 1 means never retry
   exponential backoff{};
   sg::jitter jitter = sg::jitter::full;
   // Which failures are retried (called with the failure's error code).
