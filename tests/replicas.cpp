@@ -12,12 +12,16 @@
 #include <catch2/catch.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -190,4 +194,73 @@ TEST_CASE("replicas: an open breaker passes its replica over, all open fails wit
   CHECK(o.result->failures[0].error == sg::errc::circuit_open);
   CHECK(o.result->failures[0].what == "the circuit breaker of every replica is open");
   CHECK(*a.calls + *b.calls == 8);  // no call was made
+}
+
+namespace {
+// Answers {id} after 0–2 ms of real time; every 5th call fails with connection_reset.
+struct jittery_shard {
+  asio::io_context* io;
+  int id;
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+
+  template <class Token>
+  auto async_execute(int, Token&& token) {
+    return asio::async_initiate<Token, void(std::error_code, rows)>(
+        [this](auto handler) {
+          const int n = calls->fetch_add(1);
+          const std::error_code ec = n % 5 == 4 ? std::make_error_code(std::errc::connection_reset) : std::error_code{};
+          auto t = std::make_shared<asio::steady_timer>(*io, std::chrono::microseconds((n * 7919) % 2000));
+          auto slot = asio::get_associated_cancellation_slot(handler);
+          if (slot.is_connected()) slot.assign([t](asio::cancellation_type) { t->cancel(); });
+          t->async_wait([t, ec, v = id, h = std::move(handler)](boost::system::error_code waited) mutable {
+            asio::get_associated_cancellation_slot(h).clear();
+            const std::error_code out = waited ? std::make_error_code(std::errc::operation_canceled) : ec;
+            auto ex = asio::get_associated_executor(h);
+            asio::dispatch(ex, [h = std::move(h), out, v]() mutable { std::move(h)(out, out ? rows{} : rows{v}); });
+          });
+        },
+        token);
+  }
+};
+}  // namespace
+
+TEST_CASE("replicas: the whole stack, shared state and all, on a multi-threaded io_context", "[replicas][async]") {
+  asio::io_context io;
+  std::vector<jittery_shard> a, b;
+  for (int i = 0; i < 8; ++i) {
+    a.push_back({&io, i});
+    b.push_back({&io, i});
+  }
+  sg::breaker_registry<> breakers({.window_size = 20, .minimum_calls = 10, .wait_in_open = 5ms});
+  sg::retry_budget budget({.max_tokens = 50, .token_ratio = 0.5});
+  sg::latency_tracker latencies({.min_samples = 5});
+  std::vector<decltype(sg::replicas(sg::latency_aware{}, a[0], b[0]))> shards;
+  for (std::size_t i = 0; i < a.size(); ++i) shards.push_back(sg::replicas(sg::latency_aware{}, a[i], b[i]));
+  auto pipe = sg::scatter(shards) |
+              sg::with(sg::deadline{std::chrono::seconds(5)}, sg::timeout{std::chrono::milliseconds(500)},
+                       sg::retry{.max_attempts = 4, .backoff = {.initial = std::chrono::microseconds(100)}, .budget = &budget},
+                       sg::hedge{.delay = std::chrono::milliseconds(1), .adaptive = &latencies},
+                       sg::breaker{breakers}, sg::partial{.min_success_ratio = 0}) |
+              sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+  constexpr int gathers = 200;
+  std::vector<outcome> results(gathers);
+  for (int i = 0; i < gathers; ++i) pipe.async(i, record(results[static_cast<std::size_t>(i)]));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back([&] { io.run(); });
+  for (auto& t : threads) t.join();
+  int answered = 0;
+  for (auto const& o : results) {
+    REQUIRE(o.calls == 1);
+    REQUIRE(o.result);
+    rows want;  // exactly the shards that did not fail, once each
+    std::vector<bool> failed(8, false);
+    for (auto const& f : o.result->failures) failed[f.shard] = true;
+    for (int s = 0; s < 8; ++s)
+      if (!failed[static_cast<std::size_t>(s)]) want.push_back(s);
+    rows got = o.result->value;
+    std::sort(got.begin(), got.end());
+    CHECK(got == want);
+    answered += static_cast<int>(got.size());
+  }
+  CHECK(answered > gathers * 8 / 2);  // most shards answered, through retries and hedges
 }
