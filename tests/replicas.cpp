@@ -32,6 +32,7 @@ using sg_test::manual_timer;
 using sg_test::outcome;
 using sg_test::record;
 using sg_test::rows;
+using sg_test::run_until_done;
 
 namespace {
 
@@ -46,15 +47,6 @@ struct replica {
     return rows{id};
   }
 };
-
-void run_until_done(asio::io_context& io, outcome const& o) {
-  io.restart();  // a poll() that ran out of work stopped the io_context
-  for (int i = 0; i < 10000 && o.calls == 0; ++i) {
-    io.poll();
-    if (o.calls == 0) manual_clock::advance(1ms);
-  }
-  io.poll();
-}
 
 }  // namespace
 

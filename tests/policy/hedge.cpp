@@ -31,26 +31,13 @@ using sg_test::manual_timer;
 using sg_test::outcome;
 using sg_test::record;
 using sg_test::rows;
+using sg_test::run_until_done;
 
 namespace {
 
 delayed_shard after(asio::io_context& io, int value, std::vector<std::chrono::milliseconds> delays,
                     std::vector<std::error_code> errors = {}) {
   return delayed_shard{&io, value, std::move(delays), std::move(errors)};
-}
-
-// Runs the io_context, moving the manual clock 1 ms at a time, until the gather completes;
-// returns how much virtual time that took.
-std::chrono::milliseconds run_until_done(asio::io_context& io, outcome const& o, std::chrono::milliseconds limit = 10s) {
-  io.restart();  // a poll() that ran out of work stopped the io_context
-  auto waited = 0ms;
-  for (; waited < limit; waited += 1ms) {
-    io.poll();
-    if (o.calls != 0) break;
-    manual_clock::advance(1ms);
-  }
-  io.poll();
-  return waited;
 }
 
 using hedge = sg::hedge<manual_timer>;

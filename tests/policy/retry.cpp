@@ -25,6 +25,7 @@ using sg_test::manual_timer;
 using sg_test::outcome;
 using sg_test::record;
 using sg_test::rows;
+using sg_test::run_until_done;
 
 namespace {
 
@@ -37,16 +38,6 @@ sg_test::scripted_async_shard scripted(asio::io_context& io, int value, std::vec
 // Fixed waits: 10 ms, then 20 ms, 40 ms...
 sg::retry<manual_timer> fixed_retry(unsigned attempts) {
   return {.max_attempts = attempts, .backoff = {.initial = 10ms, .max = 1s}, .jitter = sg::jitter::none};
-}
-
-// Runs the io_context, moving the manual clock 1 ms at a time, until the gather completes.
-void run_until_done(asio::io_context& io, outcome const& o, std::chrono::milliseconds limit = 10s) {
-  for (auto waited = 0ms; o.calls == 0 && waited < limit; waited += 1ms) {
-    io.poll();
-    if (o.calls != 0) break;
-    manual_clock::advance(1ms);
-  }
-  io.poll();
 }
 
 }  // namespace

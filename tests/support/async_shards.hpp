@@ -45,6 +45,21 @@ inline auto record(outcome& o) {
   };
 }
 
+// Runs the io_context, moving the manual clock 1 ms at a time, until the gather behind `o`
+// completes or `limit` has passed; returns how much virtual time that took.
+inline std::chrono::milliseconds run_until_done(asio::io_context& io, outcome const& o,
+                                                std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  io.restart();  // a poll() that ran out of work stopped the io_context
+  auto waited = std::chrono::milliseconds(0);
+  for (; waited < limit; waited += std::chrono::milliseconds(1)) {
+    io.poll();
+    if (o.calls != 0) break;
+    manual_clock::advance(std::chrono::milliseconds(1));
+  }
+  io.poll();
+  return waited;
+}
+
 // A sync shard that counts its calls: answers {request}.
 struct counting_shard {
   std::atomic<int>* calls;

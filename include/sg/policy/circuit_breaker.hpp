@@ -17,6 +17,7 @@
 // Example: tests/policy/circuit_breaker.cpp.
 #pragma once
 
+#include <sg/detail/stable_map.hpp>
 #include <sg/error.hpp>
 #include <sg/policy/policy.hpp>
 
@@ -25,10 +26,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -329,30 +328,21 @@ class breaker_registry {
   // The breaker of `key`, created closed on first use. The reference stays valid for the
   // registry's lifetime.
   circuit_breaker<Clock>& at(breaker_key key) {
-    {
-      std::shared_lock lock(mutex_);
-      if (auto it = breakers_.find(key); it != breakers_.end()) return *it->second;
-    }
-    std::unique_lock lock(mutex_);
-    auto& slot = breakers_[key];
-    if (!slot) slot = std::make_unique<circuit_breaker<Clock>>(options_, key);
-    return *slot;
+    return breakers_.get(key, [&] { return std::make_unique<circuit_breaker<Clock>>(options_, key); });
   }
   circuit_breaker<Clock>& at(std::size_t shard, std::size_t replica = 0) { return at(breaker_key{shard, replica}); }
 
   // The state of `key`'s breaker (closed when it has never been used).
   breaker_state state(std::size_t shard, std::size_t replica = 0) const {
-    std::shared_lock lock(mutex_);
-    auto it = breakers_.find(breaker_key{shard, replica});
-    return it == breakers_.end() ? breaker_state::closed : it->second->state();
+    auto const* b = breakers_.find(breaker_key{shard, replica});
+    return b == nullptr ? breaker_state::closed : b->state();
   }
 
   breaker_options const& options() const noexcept { return options_; }
 
  private:
   breaker_options options_;
-  mutable std::shared_mutex mutex_;
-  std::map<breaker_key, std::unique_ptr<circuit_breaker<Clock>>> breakers_;
+  detail::stable_map<breaker_key, circuit_breaker<Clock>> breakers_;
 };
 
 struct breaker_tag {

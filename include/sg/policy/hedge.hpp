@@ -19,6 +19,7 @@
 // Example: tests/policy/hedge.cpp.
 #pragma once
 
+#include <sg/detail/stable_map.hpp>
 #include <sg/policy/budget.hpp>
 #include <sg/policy/policy.hpp>
 
@@ -32,11 +33,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 
@@ -139,19 +137,11 @@ class latency_tracker {
   }
 
   histogram& at(std::size_t shard) {
-    {
-      std::shared_lock lock(mutex_);
-      if (auto it = shards_.find(shard); it != shards_.end()) return *it->second;
-    }
-    std::unique_lock lock(mutex_);
-    auto& slot = shards_[shard];
-    if (!slot) slot = std::make_unique<histogram>();
-    return *slot;
+    return shards_.get(shard, [] { return std::make_unique<histogram>(); });
   }
 
   options options_;
-  std::shared_mutex mutex_;
-  std::map<std::size_t, std::unique_ptr<histogram>> shards_;
+  detail::stable_map<std::size_t, histogram> shards_;
 };
 
 struct hedge_tag {
