@@ -38,6 +38,11 @@
 #include <sg/policy/policy.hpp>
 #include <sg/policy/retry.hpp>
 #include <sg/policy/time.hpp>
+#include <sg/query/explain.hpp>
+#include <sg/query/local.hpp>
+#include <sg/query/order.hpp>
+#include <sg/query/predicate.hpp>
+#include <sg/query/query.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>
 #include <sg/version.hpp>

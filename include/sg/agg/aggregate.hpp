@@ -11,6 +11,8 @@
 // on different shards combine into the state of all their rows in any order: this is what
 // lets sg::merge::hash_aggregate run in two phases from one definition. States are plain
 // regular values (numbers, small structs, sketches) that a shard can send over a wire.
+// Optionally, `A::sql_name` and `A::state_name` (char const*) say what A computes and
+// what state a shard sends, for sg::explain; and `a.proj`, the column it reads.
 // Example: include/sg/agg/sum.hpp, tests/agg/aggregates.cpp.
 #pragma once
 

@@ -11,6 +11,10 @@
 namespace sg::agg {
 
 struct count_fn {
+  // For sg::explain: the SQL it computes and the state a shard sends.
+  static constexpr char const* sql_name = "COUNT";
+  static constexpr char const* state_name = "a count";
+
   template <class Row>
   constexpr std::uint64_t init() const noexcept {
     return 0;

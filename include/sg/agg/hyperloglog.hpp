@@ -145,6 +145,8 @@ class hyperloglog {
 
 template <class Proj>
 struct approx_count_distinct_fn {
+  static constexpr char const* sql_name = "APPROX_COUNT_DISTINCT";
+  static constexpr char const* state_name = "a HyperLogLog sketch";
   Proj proj;
   unsigned precision = 14;
 

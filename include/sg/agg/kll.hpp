@@ -183,6 +183,8 @@ class kll_sketch {
 
 template <class Proj>
 struct approx_quantile_fn {
+  static constexpr char const* sql_name = "APPROX_QUANTILE";
+  static constexpr char const* state_name = "a KLL sketch";
   Proj proj;
   double q;
   unsigned k = kll_sketch<int>::default_k;

@@ -25,6 +25,9 @@ namespace detail {
 // Keeps the value that goes first by `before` (less for min, greater for max).
 template <class Proj, class Before>
 struct extreme_fn {
+  static constexpr bool is_min = std::is_same_v<Before, std::ranges::less>;
+  static constexpr char const* sql_name = is_min ? "MIN" : "MAX";
+  static constexpr char const* state_name = is_min ? "the smallest value" : "the largest value";
   Proj proj;
 
   template <class Row>

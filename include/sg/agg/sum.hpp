@@ -126,6 +126,8 @@ R checked_narrow(W total, char const* who) {
 
 template <class Proj>
 struct sum_fn {
+  static constexpr char const* sql_name = "SUM";
+  static constexpr char const* state_name = "a sum";
   Proj proj;
 
   template <class Row>
@@ -168,6 +170,8 @@ struct avg_state {
 
 template <class Proj>
 struct avg_fn {
+  static constexpr char const* sql_name = "AVG";
+  static constexpr char const* state_name = "a sum and a count";
   Proj proj;
 
   template <class Row>

@@ -36,6 +36,11 @@ enum class spread { sample_variance, population_variance, sample_stddev, populat
 
 template <class Proj, spread What>
 struct spread_fn {
+  static constexpr char const* sql_name = What == spread::sample_variance       ? "VAR_SAMP"
+                                          : What == spread::population_variance ? "VAR_POP"
+                                          : What == spread::sample_stddev       ? "STDDEV_SAMP"
+                                                                                : "STDDEV_POP";
+  static constexpr char const* state_name = "count, mean and M2";
   Proj proj;
 
   template <class Row>

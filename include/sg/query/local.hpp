@@ -1,0 +1,195 @@
+// sg/query/local.hpp — sg::local::run(q, rows): the shard's half of a query, over any range
+// of rows in memory; sg::local::evaluate(q, rows): the whole query on one node.
+//
+//   struct memory_shard {
+//     std::vector<order> rows_;
+//     auto execute(auto const& q) const { return sg::local::run(q, rows_); }
+//   };
+//   auto pipe = sg::scatter(shards) | sg::gather(q);   // pipe(q).value: the query's answer
+//
+// What run gives (the shard-side plan; sg::explain(q) says it in words):
+//  * a row query: the rows that pass WHERE, as a std::vector<Row> — duplicates removed
+//    (DISTINCT, first occurrence kept), stably sorted (ORDER BY), and cut to offset + n
+//    rows (LIMIT; without ORDER BY the scan stops there);
+//  * a grouped query: the partial table of the rows that pass WHERE (one
+//    sg::merge::partial_group{key tuple, state tuple} per group, in no order), no limit;
+//  * a groups_colocated() query: finished result rows after HAVING, sorted, cut to
+//    offset + n.
+// Rows are read once, in order, and copied only into the answer. evaluate(q, rows) is
+// run followed by the coordinator's merge of that one answer: the query's result.
+// A misuse fails with one sentence (the clause that does not fit the rows).
+// Example: tests/query/query.cpp.
+#pragma once
+
+#include <sg/merge/hash_aggregate.hpp>
+#include <sg/merge/top_k.hpp>
+#include <sg/query/query.hpp>
+
+#include <boost/container_hash/hash.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <limits>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace sg::local {
+
+namespace detail {
+
+template <class Row, class Where>
+inline constexpr bool where_fits = true;
+template <class Row, class P>
+inline constexpr bool where_fits<Row, where_clause<P>> = std::predicate<P const&, Row const&>;
+
+template <class Row, class Keys>
+inline constexpr bool keys_fit = true;
+template <class Row, class... Keys>
+inline constexpr bool keys_fit<Row, group_by_clause<Keys...>> =
+    (true && ... && (std::regular_invocable<Keys const&, Row const&> &&
+                     merge::detail::group_key_type<agg::projected_t<Keys, Row>>));
+
+template <class Row, class Aggs>
+inline constexpr bool aggregates_fit = false;
+template <class Row, class... A>
+inline constexpr bool aggregates_fit<Row, boost::hana::tuple<A...>> = (true && ... && agg::aggregate_for<A, Row>);
+
+template <class Q, class Row>
+consteval bool check() {
+  if constexpr (!sg::is_query<Q>) {
+    static_assert(sg::detail::always_false<Q>, "sg::local::run: the first argument must be an sg::query(...)");
+    return false;
+  } else if constexpr (!where_fits<Row, decltype(Q::where_part)>) {
+    static_assert(sg::detail::always_false<Q>,
+                  "sg::local::run: the sg::where predicate cannot be called with a row (const&) to give a bool");
+    return false;
+  } else if constexpr (!keys_fit<Row, decltype(Q::group_by_part)>) {
+    static_assert(sg::detail::always_false<Q>,
+                  "sg::local::run: an sg::group_by key cannot be read from a row, or its value is not "
+                  "hashable with boost::hash and comparable with ==");
+    return false;
+  } else if constexpr (Q::grouped && !aggregates_fit<Row, typename Q::aggregates_type>) {
+    static_assert(sg::detail::always_false<Q>,
+                  "sg::local::run: an aggregate of the query cannot fold these rows (sg::agg::aggregate_for: "
+                  "its projection does not take a row, or the column's type does not suit it)");
+    return false;
+  } else {
+    return true;
+  }
+}
+
+// The rows of `rows` that pass the query's WHERE (all of them without one).
+template <class Q, class Rows>
+decltype(auto) filtered(Q const& q, Rows& rows) {
+  if constexpr (has_clause<decltype(q.where_part)>)
+    return std::views::filter(rows, std::cref(q.where_part.predicate));
+  else
+    return (rows);
+}
+
+template <class Row>
+struct index_hash {
+  std::vector<Row> const* rows;
+  std::size_t operator()(std::size_t i) const { return boost::hash<Row>{}((*rows)[i]); }
+};
+template <class Row>
+struct index_equal {
+  std::vector<Row> const* rows;
+  bool operator()(std::size_t a, std::size_t b) const { return (*rows)[a] == (*rows)[b]; }
+};
+
+// A row query's shard half.
+template <class Row, class Q, class Rows>
+std::vector<Row> run_rows(Q const& q, Rows& rows) {
+  constexpr bool distinct = has_clause<decltype(q.distinct_part)>;
+  constexpr bool ordered = has_clause<decltype(q.order_by_part)>;
+  std::size_t cap = std::numeric_limits<std::size_t>::max();
+  if constexpr (has_clause<decltype(q.limit_part)>)
+    cap = q.limit_part.count == 0 ? 0 : q.limit_part.shard_rows();
+  const std::size_t scan_cap = ordered ? std::numeric_limits<std::size_t>::max() : cap;
+
+  std::vector<Row> out;
+  if (scan_cap == 0) return out;
+  if constexpr (distinct) {
+    static_assert(requires(Row const& r) {
+      { boost::hash<Row>{}(r) } -> std::convertible_to<std::size_t>;
+      { r == r } -> std::convertible_to<bool>;
+    }, "sg::distinct: the rows must be hashable with boost::hash (a hash_value overload) and comparable with ==");
+    boost::unordered_flat_set<std::size_t, index_hash<Row>, index_equal<Row>> seen(0, index_hash<Row>{&out},
+                                                                                   index_equal<Row>{&out});
+    for (auto&& r : filtered(q, rows)) {
+      out.push_back(r);
+      if (!seen.insert(out.size() - 1).second) out.pop_back();
+      if (out.size() == scan_cap) break;
+    }
+  } else {
+    for (auto&& r : filtered(q, rows)) {
+      out.push_back(r);
+      if (out.size() == scan_cap) break;
+    }
+  }
+  if constexpr (ordered) {
+    if (cap < out.size())
+      out = merge::detail::first_rows(std::move(out), cap, q.order_by_part.order, std::identity{});
+    else
+      std::stable_sort(out.begin(), out.end(), q.order_by_part.order);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+struct run_fn {
+  // The shard's answer to query q over `rows` (see the top of this file).
+  template <class Q, std::ranges::input_range Rows>
+  auto operator()(Q const& q, Rows&& rows) const {
+    using row = std::remove_cvref_t<std::ranges::range_value_t<Rows>>;
+    if constexpr (detail::check<Q, row>()) {
+      if constexpr (!Q::grouped) {
+        return detail::run_rows<row>(q, rows);
+      } else {
+        using key = typename Q::template key_type<row>;
+        using states = typename Q::template states_type<row>;
+        auto partial = merge::detail::partial_table<key, states>(q.key_projection(), q.aggregates(), detail::filtered(q, rows));
+        if constexpr (Q::two_phase) {
+          return partial;
+        } else {
+          // Colocated: the shard finishes its groups, and keeps its first offset + n.
+          using limit_type = decltype(q.limit_part);
+          limit_type shard_limit = q.limit_part;
+          if constexpr (has_clause<limit_type>)
+            shard_limit = limit_clause{q.limit_part.count == 0 ? 0 : q.limit_part.shard_rows(), 0};
+          sg::detail::grouped_accumulator<decltype(partial), key, states, typename Q::aggregates_type,
+                                          decltype(q.having_part), decltype(q.order_by_part), limit_type>
+              acc(q.aggregates(), q.having_part, q.order_by_part, shard_limit);
+          acc.add(0, std::move(partial));
+          return std::move(acc).finish();
+        }
+      }
+    }
+  }
+};
+
+// The shard half of query q over an in-memory range of rows.
+inline constexpr run_fn run{};
+
+struct evaluate_fn {
+  // Query q over `rows` on one node: run, then the coordinator's merge of that answer.
+  template <class Q, std::ranges::input_range Rows>
+  auto operator()(Q const& q, Rows&& rows) const {
+    auto answer = run(q, rows);
+    auto acc = q.template accumulator<decltype(answer)>();
+    acc.add(0, std::move(answer));
+    return std::move(acc).finish();
+  }
+};
+
+// The whole of query q over an in-memory range of rows (the single-node answer).
+inline constexpr evaluate_fn evaluate{};
+
+}  // namespace sg::local

@@ -1,0 +1,431 @@
+// sg/query/predicate.hpp — row predicates a query can read: comparisons of a column with a
+// constant, BETWEEN, IN, LIKE, IS NULL, and AND / OR / NOT of those.
+//
+//   auto recent_eu = sg::eq(&order::region, "eu") && sg::ge(&order::day, 20'000) &&
+//                    !sg::like(&order::sku, "TEST-%");
+//   sg::query(sg::where(recent_eu), ...)
+//
+// A column is any projection of a row (a member pointer, a lambda); sg::named("region",
+// &order::region) gives it a name that sg::explain prints. Unlike a lambda, these
+// predicates say what they test, so a cost model can estimate their selectivity from
+// statistics (sg/cost/selectivity.hpp) and a store can translate them (SQL adapters).
+// Any other callable works too — sg::where(lambda), or sg::predicate(lambda, 0.1) with a
+// selectivity hint — but is opaque to both.
+//
+// NULL: a column whose value is a std::optional is NULL when empty. Comparisons with NULL
+// are UNKNOWN, and AND / OR / NOT follow SQL's three-valued (Kleene) logic; a row passes a
+// WHERE only when the predicate is TRUE (so `!sg::eq(col, 3)` skips NULL rows, as in SQL).
+// truth(row) gives the three-valued answer, p(row) whether the row passes. Comparisons
+// use the column's own operators (== and <), so strings compare with string literals;
+// two integers compare by value whatever their signedness (a count > 0u or > 0 alike).
+// Predicates are regular values, cheap to copy unless they hold strings or IN lists.
+// Example: tests/query/predicate.cpp.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace sg {
+
+// SQL's three truth values.
+enum class truth : std::uint8_t { no, yes, unknown };
+
+constexpr truth operator&&(truth a, truth b) noexcept {
+  if (a == truth::no || b == truth::no) return truth::no;
+  if (a == truth::unknown || b == truth::unknown) return truth::unknown;
+  return truth::yes;
+}
+constexpr truth operator||(truth a, truth b) noexcept {
+  if (a == truth::yes || b == truth::yes) return truth::yes;
+  if (a == truth::unknown || b == truth::unknown) return truth::unknown;
+  return truth::no;
+}
+constexpr truth operator!(truth a) noexcept {
+  return a == truth::unknown ? truth::unknown : (a == truth::yes ? truth::no : truth::yes);
+}
+constexpr truth to_truth(bool b) noexcept { return b ? truth::yes : truth::no; }
+
+// A projection with a name, for sg::explain and for statistics: sg::named("price", &row::price).
+template <class Proj>
+struct named_column {
+  std::string_view name;
+  Proj proj;
+
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  constexpr decltype(auto) operator()(Row const& row) const {
+    return std::invoke(proj, row);
+  }
+};
+
+// Names a column; `name` must outlive the query (a string literal does).
+template <class Proj>
+constexpr named_column<Proj> named(std::string_view name, Proj proj) {
+  return {name, std::move(proj)};
+}
+
+namespace detail {
+
+template <class T>
+inline constexpr bool is_optional = false;
+template <class T>
+inline constexpr bool is_optional<std::optional<T>> = true;
+
+// A constant as a predicate keeps it: strings (literals, views) become std::string, since
+// a predicate is a value and must not point into a caller's buffer.
+template <class V>
+using stored_constant_t =
+    std::conditional_t<std::is_convertible_v<V, std::string_view>, std::string, std::remove_cvref_t<V>>;
+
+template <class T>
+inline constexpr bool is_integer = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+
+// a == b and a < b, exact across signedness for two integers (std::cmp_equal, cmp_less:
+// a count compared with -1 is greater, not equal to a huge unsigned value).
+template <class A, class B>
+constexpr bool value_equal(A const& a, B const& b) {
+  if constexpr (is_integer<A> && is_integer<B>)
+    return std::cmp_equal(a, b);
+  else
+    return a == b;
+}
+template <class A, class B>
+constexpr bool value_less(A const& a, B const& b) {
+  if constexpr (is_integer<A> && is_integer<B>)
+    return std::cmp_less(a, b);
+  else
+    return a < b;
+}
+
+// Stores a constant as stored_constant_t.
+template <class V>
+constexpr stored_constant_t<V> store(V&& v) {
+  return stored_constant_t<V>(std::forward<V>(v));
+}
+
+// Calls f(value) with the column's value, or returns UNKNOWN when it is NULL.
+template <class Proj, class Row, class F>
+constexpr truth with_value(Proj const& proj, Row const& row, F&& f) {
+  decltype(auto) v = std::invoke(proj, row);
+  if constexpr (is_optional<std::remove_cvref_t<decltype(v)>>) {
+    if (!v) return truth::unknown;
+    return to_truth(f(*v));
+  } else {
+    return to_truth(f(v));
+  }
+}
+
+// SQL LIKE: '%' matches any run of characters, '_' any one character, everything else
+// itself (no escape character). Linear in text size times pattern pieces: the greedy
+// match with one backtrack point, as glob matchers do.
+constexpr bool like_match(std::string_view text, std::string_view pattern) noexcept {
+  std::size_t t = 0, p = 0;
+  std::size_t star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '_' || (pattern[p] != '%' && pattern[p] == text[t]))) {
+      ++t;
+      ++p;
+    } else if (p < pattern.size() && pattern[p] == '%') {
+      star = p++;
+      resume = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '%') ++p;
+  return p == pattern.size();
+}
+
+}  // namespace detail
+
+// How a comparison compares the column (left) with the constant (right).
+enum class compare_op : std::uint8_t { eq, ne, lt, le, gt, ge };
+
+// column <op> value.
+template <class Proj, class V, compare_op Op>
+struct compare_predicate {
+  using sg_predicate = void;
+  static constexpr compare_op op = Op;
+  Proj column;
+  V value;
+
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  constexpr truth truth_of(Row const& row) const {
+    return detail::with_value(column, row, [&](auto const& x) -> bool {
+      using detail::value_equal, detail::value_less;
+      if constexpr (Op == compare_op::eq) return value_equal(x, value);
+      else if constexpr (Op == compare_op::ne) return !value_equal(x, value);
+      else if constexpr (Op == compare_op::lt) return value_less(x, value);
+      else if constexpr (Op == compare_op::le) return !value_less(value, x);
+      else if constexpr (Op == compare_op::gt) return value_less(value, x);
+      else return !value_less(x, value);
+    });
+  }
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  constexpr bool operator()(Row const& row) const {
+    return truth_of(row) == truth::yes;
+  }
+};
+
+// lo <= column <= hi (SQL BETWEEN, both ends included).
+template <class Proj, class V>
+struct between_predicate {
+  using sg_predicate = void;
+  Proj column;
+  V lo, hi;
+
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  constexpr truth truth_of(Row const& row) const {
+    return detail::with_value(column, row, [&](auto const& x) -> bool { return !detail::value_less(x, lo) && !detail::value_less(hi, x); });
+  }
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  constexpr bool operator()(Row const& row) const {
+    return truth_of(row) == truth::yes;
+  }
+};
+
+// column IN (values...): a linear scan of the list, which is short in practice.
+template <class Proj, class V>
+struct in_predicate {
+  using sg_predicate = void;
+  Proj column;
+  std::vector<V> values;
+
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  truth truth_of(Row const& row) const {
+    return detail::with_value(column, row, [&](auto const& x) -> bool {
+      for (auto const& v : values)
+        if (detail::value_equal(x, v)) return true;
+      return false;
+    });
+  }
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  bool operator()(Row const& row) const {
+    return truth_of(row) == truth::yes;
+  }
+};
+
+// column LIKE pattern (see detail::like_match); the column must convert to std::string_view.
+template <class Proj>
+struct like_predicate {
+  using sg_predicate = void;
+  Proj column;
+  std::string pattern;
+
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  truth truth_of(Row const& row) const {
+    return detail::with_value(column, row, [&](auto const& x) -> bool {
+      return detail::like_match(std::string_view(x), pattern);
+    });
+  }
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  bool operator()(Row const& row) const {
+    return truth_of(row) == truth::yes;
+  }
+};
+
+// column IS NULL (or IS NOT NULL when `negated`): never UNKNOWN.
+template <class Proj>
+struct null_predicate {
+  using sg_predicate = void;
+  Proj column;
+  bool negated = false;
+
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  constexpr truth truth_of(Row const& row) const {
+    decltype(auto) v = std::invoke(column, row);
+    bool null = false;
+    if constexpr (detail::is_optional<std::remove_cvref_t<decltype(v)>>) null = !v.has_value();
+    return to_truth(null != negated);
+  }
+  template <class Row>
+    requires std::invocable<Proj const&, Row const&>
+  constexpr bool operator()(Row const& row) const {
+    return truth_of(row) == truth::yes;
+  }
+};
+
+// Any callable row -> bool, opaque to cost models; `selectivity` is the caller's estimate
+// of the fraction of rows it passes (NaN: unknown, the model's default applies).
+template <class F>
+struct custom_predicate {
+  using sg_predicate = void;
+  F test;
+  double selectivity = std::numeric_limits<double>::quiet_NaN();
+
+  template <class Row>
+    requires std::predicate<F const&, Row const&>
+  constexpr truth truth_of(Row const& row) const {
+    return to_truth(static_cast<bool>(std::invoke(test, row)));
+  }
+  template <class Row>
+    requires std::predicate<F const&, Row const&>
+  constexpr bool operator()(Row const& row) const {
+    return static_cast<bool>(std::invoke(test, row));
+  }
+};
+
+enum class logic_op : std::uint8_t { and_, or_ };
+
+// a AND b, a OR b (Kleene); the right side is not evaluated when the left decides.
+template <class A, class B, logic_op Op>
+struct logic_predicate {
+  using sg_predicate = void;
+  static constexpr logic_op op = Op;
+  A left;
+  B right;
+
+  template <class Row>
+    requires requires(A const& a, B const& b, Row const& r) { a.truth_of(r); b.truth_of(r); }
+  constexpr truth truth_of(Row const& row) const {
+    const truth l = left.truth_of(row);
+    if constexpr (Op == logic_op::and_) {
+      if (l == truth::no) return truth::no;
+      return l && right.truth_of(row);
+    } else {
+      if (l == truth::yes) return truth::yes;
+      return l || right.truth_of(row);
+    }
+  }
+  template <class Row>
+    requires requires(A const& a, B const& b, Row const& r) { a.truth_of(r); b.truth_of(r); }
+  constexpr bool operator()(Row const& row) const {
+    return truth_of(row) == truth::yes;
+  }
+};
+
+// NOT p.
+template <class P>
+struct not_predicate {
+  using sg_predicate = void;
+  P operand;
+
+  template <class Row>
+    requires requires(P const& p, Row const& r) { p.truth_of(r); }
+  constexpr truth truth_of(Row const& row) const {
+    return !operand.truth_of(row);
+  }
+  template <class Row>
+    requires requires(P const& p, Row const& r) { p.truth_of(r); }
+  constexpr bool operator()(Row const& row) const {
+    return truth_of(row) == truth::yes;
+  }
+};
+
+// One of the predicate types above (which cost models and adapters can read).
+template <class P>
+concept predicate_expression = requires { typename std::remove_cvref_t<P>::sg_predicate; };
+
+template <class A, class B>
+  requires predicate_expression<A> && predicate_expression<B>
+constexpr logic_predicate<std::remove_cvref_t<A>, std::remove_cvref_t<B>, logic_op::and_> operator&&(A&& a, B&& b) {
+  return {std::forward<A>(a), std::forward<B>(b)};
+}
+template <class A, class B>
+  requires predicate_expression<A> && predicate_expression<B>
+constexpr logic_predicate<std::remove_cvref_t<A>, std::remove_cvref_t<B>, logic_op::or_> operator||(A&& a, B&& b) {
+  return {std::forward<A>(a), std::forward<B>(b)};
+}
+template <class P>
+  requires predicate_expression<P>
+constexpr not_predicate<std::remove_cvref_t<P>> operator!(P&& p) {
+  return {std::forward<P>(p)};
+}
+
+// --- builders ---------------------------------------------------------------------------
+
+// column == value (SQL =); UNKNOWN when the column is NULL.
+template <class Proj, class V>
+constexpr auto eq(Proj column, V&& value) {
+  return compare_predicate<Proj, detail::stored_constant_t<V>, compare_op::eq>{std::move(column), detail::store(std::forward<V>(value))};
+}
+// column != value (SQL <>).
+template <class Proj, class V>
+constexpr auto ne(Proj column, V&& value) {
+  return compare_predicate<Proj, detail::stored_constant_t<V>, compare_op::ne>{std::move(column), detail::store(std::forward<V>(value))};
+}
+// column < value.
+template <class Proj, class V>
+constexpr auto lt(Proj column, V&& value) {
+  return compare_predicate<Proj, detail::stored_constant_t<V>, compare_op::lt>{std::move(column), detail::store(std::forward<V>(value))};
+}
+// column <= value.
+template <class Proj, class V>
+constexpr auto le(Proj column, V&& value) {
+  return compare_predicate<Proj, detail::stored_constant_t<V>, compare_op::le>{std::move(column), detail::store(std::forward<V>(value))};
+}
+// column > value.
+template <class Proj, class V>
+constexpr auto gt(Proj column, V&& value) {
+  return compare_predicate<Proj, detail::stored_constant_t<V>, compare_op::gt>{std::move(column), detail::store(std::forward<V>(value))};
+}
+// column >= value.
+template <class Proj, class V>
+constexpr auto ge(Proj column, V&& value) {
+  return compare_predicate<Proj, detail::stored_constant_t<V>, compare_op::ge>{std::move(column), detail::store(std::forward<V>(value))};
+}
+// lo <= column <= hi.
+template <class Proj, class V>
+constexpr auto between(Proj column, V lo, V hi) {
+  return between_predicate<Proj, detail::stored_constant_t<V>>{std::move(column), detail::store(std::move(lo)),
+                                                               detail::store(std::move(hi))};
+}
+// column IN (values...).
+template <class Proj, class V>
+auto in(Proj column, std::initializer_list<V> values) {
+  using stored = detail::stored_constant_t<V>;
+  return in_predicate<Proj, stored>{std::move(column), std::vector<stored>(values.begin(), values.end())};
+}
+template <class Proj, std::ranges::input_range Values>
+auto in(Proj column, Values const& values) {
+  using stored = detail::stored_constant_t<std::ranges::range_value_t<Values>>;
+  std::vector<stored> v;
+  for (auto const& x : values) v.emplace_back(x);
+  return in_predicate<Proj, stored>{std::move(column), std::move(v)};
+}
+// column LIKE pattern ('%' any run, '_' any one character).
+template <class Proj>
+auto like(Proj column, std::string pattern) {
+  return like_predicate<Proj>{std::move(column), std::move(pattern)};
+}
+// column IS NULL (an empty std::optional; a column of another type is never NULL).
+template <class Proj>
+constexpr null_predicate<Proj> is_null(Proj column) {
+  return {std::move(column), false};
+}
+// column IS NOT NULL.
+template <class Proj>
+constexpr null_predicate<Proj> is_not_null(Proj column) {
+  return {std::move(column), true};
+}
+// Any callable row -> bool as a predicate, with the caller's selectivity estimate in [0, 1]
+// (or none: the cost model's default for opaque predicates).
+template <class F>
+constexpr custom_predicate<F> predicate(F test, double selectivity = std::numeric_limits<double>::quiet_NaN()) {
+  return {std::move(test), selectivity};
+}
+
+}  // namespace sg

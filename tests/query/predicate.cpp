@@ -1,0 +1,147 @@
+// Row predicates: SQL's comparisons, BETWEEN, IN, LIKE and IS NULL, under three-valued logic.
+#include <sg/query/predicate.hpp>
+
+#include "support/seed.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace {
+
+struct item {
+  int n;
+  std::optional<int> maybe;
+  std::string name;
+};
+
+using sg::truth;
+
+}  // namespace
+
+TEST_CASE("predicate: Kleene logic tables", "[query][predicate]") {
+  const truth y = truth::yes, n = truth::no, u = truth::unknown;
+  STATIC_REQUIRE((truth::yes && truth::unknown) == truth::unknown);
+  CHECK((y && y) == y);
+  CHECK((y && n) == n);
+  CHECK((n && u) == n);
+  CHECK((u && u) == u);
+  CHECK((y || u) == y);
+  CHECK((n || u) == u);
+  CHECK((n || n) == n);
+  CHECK((!u) == u);
+  CHECK((!y) == n);
+  CHECK((!n) == y);
+}
+
+TEST_CASE("predicate: comparisons with a constant", "[query][predicate]") {
+  const item a{5, 3, "apple"};
+  CHECK(sg::eq(&item::n, 5)(a));
+  CHECK_FALSE(sg::ne(&item::n, 5)(a));
+  CHECK(sg::lt(&item::n, 6)(a));
+  CHECK_FALSE(sg::lt(&item::n, 5)(a));
+  CHECK(sg::le(&item::n, 5)(a));
+  CHECK(sg::gt(&item::n, 4)(a));
+  CHECK_FALSE(sg::gt(&item::n, 5)(a));
+  CHECK(sg::ge(&item::n, 5)(a));
+  CHECK(sg::eq(&item::name, "apple")(a));
+  CHECK(sg::lt(&item::name, std::string_view("banana"))(a));
+  CHECK(sg::between(&item::n, 5, 5)(a));
+  CHECK_FALSE(sg::between(&item::n, 6, 9)(a));
+  CHECK(sg::in(&item::n, {1, 5, 9})(a));
+  CHECK_FALSE(sg::in(&item::name, std::vector<std::string>{"pear"})(a));
+  CHECK(sg::eq([](item const& i) { return i.n * 2; }, 10)(a));
+  // Integers compare by value across signedness.
+  CHECK(sg::gt([](item const&) { return 0u; }, -1)(a));
+  CHECK_FALSE(sg::eq([](item const&) { return std::uint64_t(-1); }, -1)(a));
+}
+
+TEST_CASE("predicate: constants are kept by value, strings as std::string", "[query][predicate]") {
+  std::string buffer = "apple";
+  auto p = sg::eq(&item::name, std::string_view(buffer));
+  STATIC_REQUIRE(std::is_same_v<decltype(p.value), std::string>);
+  STATIC_REQUIRE(std::is_same_v<decltype(sg::eq(&item::name, "x").value), std::string>);
+  buffer = "other";
+  CHECK(p(item{0, {}, "apple"}));
+}
+
+TEST_CASE("predicate: NULL compares UNKNOWN, and a WHERE keeps only TRUE", "[query][predicate]") {
+  const item null{1, std::nullopt, ""};
+  const item three{1, 3, ""};
+  CHECK(sg::eq(&item::maybe, 3).truth_of(null) == truth::unknown);
+  CHECK(sg::eq(&item::maybe, 3).truth_of(three) == truth::yes);
+  CHECK_FALSE(sg::ne(&item::maybe, 3)(null));
+  CHECK_FALSE((!sg::eq(&item::maybe, 3))(null));  // NOT UNKNOWN is UNKNOWN
+  CHECK((sg::eq(&item::maybe, 3) || sg::eq(&item::n, 1))(null));
+  CHECK((sg::eq(&item::maybe, 3) && sg::eq(&item::n, 2)).truth_of(null) == truth::no);
+  CHECK(sg::is_null(&item::maybe)(null));
+  CHECK_FALSE(sg::is_null(&item::maybe)(three));
+  CHECK(sg::is_not_null(&item::maybe)(three));
+  CHECK_FALSE(sg::is_null(&item::n)(null));  // not an optional: never NULL
+  CHECK(sg::between(&item::maybe, 0, 5).truth_of(null) == truth::unknown);
+  CHECK(sg::in(&item::maybe, {3}).truth_of(null) == truth::unknown);
+}
+
+TEST_CASE("predicate: LIKE matches % and _ as SQL does", "[query][predicate]") {
+  using sg::detail::like_match;
+  CHECK(like_match("", ""));
+  CHECK(like_match("", "%"));
+  CHECK(like_match("", "%%"));
+  CHECK_FALSE(like_match("", "_"));
+  CHECK(like_match("abc", "abc"));
+  CHECK_FALSE(like_match("abc", "ab"));
+  CHECK(like_match("abc", "a%"));
+  CHECK(like_match("abc", "%c"));
+  CHECK(like_match("abc", "%b%"));
+  CHECK(like_match("abc", "a_c"));
+  CHECK_FALSE(like_match("abc", "a_"));
+  CHECK(like_match("aXbXc", "a%b%c"));
+  CHECK(like_match("abcabd", "%abd"));
+  CHECK_FALSE(like_match("abcabe", "%abd"));
+  CHECK(like_match("mississippi", "m%iss%pi"));
+  CHECK_FALSE(like_match("mississippi", "m%iss%pix"));
+  CHECK(like_match("TEST-42", "TEST-%"));
+  CHECK(sg::like(&item::name, "ap%e")(item{0, {}, "apple"}));
+}
+
+namespace {
+
+// A plain recursive LIKE, the reference for the random test.
+bool like_reference(std::string_view t, std::string_view p) {
+  if (p.empty()) return t.empty();
+  if (p[0] == '%') return like_reference(t, p.substr(1)) || (!t.empty() && like_reference(t.substr(1), p));
+  if (t.empty()) return false;
+  return (p[0] == '_' || p[0] == t[0]) && like_reference(t.substr(1), p.substr(1));
+}
+
+}  // namespace
+
+TEST_CASE("predicate: LIKE agrees with a plain recursive matcher on random strings", "[query][predicate][property]") {
+  SG_SEEDED_RNG(rng);
+  std::uniform_int_distribution<int> len(0, 7), text_char(0, 2), pattern_char(0, 4);
+  const char text_chars[] = "ab";
+  const char pattern_chars[] = "ab%_";
+  for (int i = 0; i < 20000; ++i) {
+    std::string t, p;
+    for (int k = len(rng); k > 0; --k) t += text_chars[text_char(rng) % 2];
+    for (int k = len(rng); k > 0; --k) p += pattern_chars[pattern_char(rng) % 4];
+    INFO("text '" << t << "' pattern '" << p << "'");
+    REQUIRE(sg::detail::like_match(t, p) == like_reference(t, p));
+  }
+}
+
+TEST_CASE("predicate: custom predicates and their selectivity hint", "[query][predicate]") {
+  auto odd = sg::predicate([](item const& i) { return i.n % 2 == 1; }, 0.5);
+  CHECK(odd(item{3, {}, ""}));
+  CHECK(odd.selectivity == 0.5);
+  auto both = odd && sg::gt(&item::n, 2);
+  CHECK(both(item{3, {}, ""}));
+  CHECK_FALSE(both(item{1, {}, ""}));
+  STATIC_REQUIRE(sg::predicate_expression<decltype(both)>);
+  STATIC_REQUIRE_FALSE(sg::predicate_expression<int>);
+}
