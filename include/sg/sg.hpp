@@ -9,6 +9,11 @@
 #include <sg/agg/minmax.hpp>
 #include <sg/agg/sum.hpp>
 #include <sg/agg/variance.hpp>
+#include <sg/cost/choose.hpp>
+#include <sg/cost/model.hpp>
+#include <sg/cost/plans.hpp>
+#include <sg/cost/selectivity.hpp>
+#include <sg/cost/statistics.hpp>
 #include <sg/error.hpp>
 #include <sg/exec/async.hpp>
 #include <sg/exec/on.hpp>

@@ -1,0 +1,219 @@
+// sg/cost/plans.hpp — alternative plans for a typed query, each estimating its profile
+// from per-shard statistics, for sg::cost::choose.
+//
+//   std::vector<decltype(sg::cost::collect(rows, &order::region))> shard_stats = ...;
+//   auto c = sg::cost::choose(model, shard_stats,
+//                             sg::cost::two_phase<order>(q), sg::cost::one_phase<order>(q),
+//                             sg::cost::three_phase<order>(q));
+//
+// Aggregation of a grouped query (Row: the shards' row type):
+//  * one_phase: shards filter and ship their rows; the coordinator aggregates them.
+//  * two_phase: shards ship one partial state per group (sg::local::run); the coordinator
+//    merges states — and, once they outgrow its cache, keeps the partial tables whole
+//    until it merges them partition by partition, so its memory grows with the sum of
+//    the shards' groups.
+//  * three_phase: shards re-partition their partial states by group key among the shards
+//    (an exchange), each shard merges and finishes one slice of the groups, and the
+//    coordinator only concatenates finished rows: more bytes on the network, far less
+//    memory on the coordinator when groups are many.
+// Top-k of an ordered, limited row query:
+//  * top_k_pushdown: each shard sorts and sends its first offset + n rows (sg::local::run);
+//  * fetch_all: shards send every row that passes the filter; the coordinator sorts.
+// Estimates: rows from the tables' counts and the WHERE selectivity (sg/cost/selectivity.hpp);
+// groups per shard as the product of the keys' distinct counts (200 for a key without
+// statistics), at most the shard's filtered rows; global groups from the merged sketches;
+// bytes from the tables' average row bytes and the sizes of keys and states. The model is
+// deliberately simple and documented (docs/cost.md): it ranks plans, it does not time them.
+#pragma once
+
+#include <sg/cost/model.hpp>
+#include <sg/cost/selectivity.hpp>
+#include <sg/cost/statistics.hpp>
+#include <sg/merge/hash_aggregate.hpp>
+#include <sg/query/query.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <ranges>
+#include <tuple>
+#include <vector>
+
+namespace sg::cost {
+
+enum class aggregation_strategy { one_phase, two_phase, three_phase };
+
+namespace detail {
+
+inline constexpr double unknown_distinct = 200;
+
+template <class Q, class Table>
+double filtered_rows(Q const& q, Table const& t) {
+  if constexpr (has_clause<decltype(q.where_part)>)
+    return t.rows * selectivity(q.where_part.predicate, t);
+  else
+    return t.rows;
+}
+
+// The number of groups among `rows` rows of table t: the product of the keys' distinct
+// counts, at most `rows`.
+template <class Q, class Table>
+double groups(Q const& q, Table const& t, double rows) {
+  if (rows <= 0) return 0;
+  double g = 1;
+  if constexpr (has_clause<decltype(q.group_by_part)>) {
+    std::apply([&](auto const&... k) {
+      ((g *= [&] {
+         column_stats const* c = t.find(k);
+         return c != nullptr && c->distinct >= 1 ? c->distinct : unknown_distinct;
+       }()),
+       ...);
+    }, q.group_by_part.keys);
+  }
+  return std::min(g, rows);
+}
+
+// Bytes of a group key's heap data (strings), from the key columns' widths.
+template <class Q, class Table>
+double key_heap_bytes(Q const& q, Table const& t) {
+  double b = 0;
+  if constexpr (has_clause<decltype(q.group_by_part)>) {
+    std::apply([&](auto const&... k) {
+      ((b += [&] {
+         column_stats const* c = t.find(k);
+         return c != nullptr && c->width > 32 ? c->width - 32 : 0.0;
+       }()),
+       ...);
+    }, q.group_by_part.keys);
+  }
+  return b;
+}
+
+}  // namespace detail
+
+// One of the aggregation strategies of a grouped query (see the top of this file).
+template <class Row, class Q>
+struct aggregation_plan {
+  Q query;
+  aggregation_strategy strategy;
+
+  char const* name() const {
+    switch (strategy) {
+      case aggregation_strategy::one_phase: return "one-phase aggregation (ship rows)";
+      case aggregation_strategy::two_phase: return "two-phase aggregation (partial states)";
+      case aggregation_strategy::three_phase: return "three-phase aggregation (re-partition partial states)";
+    }
+    return "aggregation";
+  }
+
+  // The profile over per-shard statistics (a range of sg::cost::table_stats).
+  template <std::ranges::forward_range Shards>
+  sg::cost::profile profile(Shards const& shards) const {
+    static_assert(Q::grouped, "sg::cost::aggregation plans are for grouped queries (sg::group_by / sg::aggregate)");
+    using key = typename Q::template key_type<Row>;
+    using states = typename Q::template states_type<Row>;
+    using result = typename Q::template result_row_type<Row>;
+    sg::cost::profile p;
+    const double s = static_cast<double>(std::ranges::distance(shards));
+    if (s == 0) return p;
+    double shard_groups = 0, filtered = 0, shipped_rows_bytes = 0;
+    for (auto const& t : shards) {
+      const double rows = detail::filtered_rows(query, t);
+      p.rows_read += t.rows;
+      p.cpu_rows += t.rows;  // the filter
+      filtered += rows;
+      shard_groups += detail::groups(query, t, rows);
+      shipped_rows_bytes += rows * t.row_bytes;
+    }
+    const auto global = merge_all(shards);
+    const double g = std::min(filtered, detail::groups(query, global, filtered));
+    const double heap = detail::key_heap_bytes(query, global);
+    const double partial_bytes = static_cast<double>(sizeof(merge::partial_group<key, states>)) + heap;
+    const double entry_bytes = 2 * (static_cast<double>(sizeof(key) + sizeof(states)) + heap);  // table at ~50 % load
+    const double result_bytes = static_cast<double>(sizeof(result)) + heap;
+    p.requests = s;
+    p.result_rows = g;
+    switch (strategy) {
+      case aggregation_strategy::one_phase:
+        p.cpu_rows += filtered;  // the coordinator hashes every row
+        p.bytes_sent = shipped_rows_bytes;
+        p.coordinator_bytes = g * entry_bytes;
+        break;
+      case aggregation_strategy::two_phase:
+        p.cpu_rows += filtered + shard_groups;  // shards hash rows; the coordinator merges partials
+        p.bytes_sent = shard_groups * partial_bytes;
+        p.coordinator_bytes = g * entry_bytes + (g * entry_bytes > (1 << 20) ? shard_groups * partial_bytes : 0.0);
+        break;
+      case aggregation_strategy::three_phase:
+        p.requests = s + s * s;  // the query, then the exchange between shards
+        p.cpu_rows += filtered + 2 * shard_groups + g;  // hash, partition, merge slices, concatenate
+        p.bytes_sent = shard_groups * partial_bytes * (s - 1) / s + g * result_bytes;
+        p.coordinator_bytes = g * result_bytes;
+        break;
+    }
+    return p;
+  }
+};
+
+// Shards ship filtered rows; the coordinator aggregates.
+template <class Row, class Q>
+aggregation_plan<Row, Q> one_phase(Q q) {
+  return {std::move(q), aggregation_strategy::one_phase};
+}
+// Shards ship partial states per group; the coordinator merges them.
+template <class Row, class Q>
+aggregation_plan<Row, Q> two_phase(Q q) {
+  return {std::move(q), aggregation_strategy::two_phase};
+}
+// Shards exchange partial states by group key, merge a slice each; the coordinator concatenates.
+template <class Row, class Q>
+aggregation_plan<Row, Q> three_phase(Q q) {
+  return {std::move(q), aggregation_strategy::three_phase};
+}
+
+// Top-k pushdown or fetch-all for an ordered, limited row query.
+template <class Row, class Q>
+struct top_k_plan {
+  Q query;
+  bool pushdown;
+
+  char const* name() const { return pushdown ? "top-k pushed to the shards" : "fetch all rows, sort on the coordinator"; }
+
+  template <std::ranges::forward_range Shards>
+  sg::cost::profile profile(Shards const& shards) const {
+    static_assert(!Q::grouped && has_clause<decltype(query.order_by_part)> && has_clause<decltype(query.limit_part)>,
+                  "sg::cost::top_k plans are for row queries with sg::order_by and sg::limit");
+    sg::cost::profile p;
+    const double keep = static_cast<double>(query.limit_part.shard_rows());
+    double all = 0, sent = 0, sent_bytes = 0, bytes = 0;
+    for (auto const& t : shards) {
+      const double rows = detail::filtered_rows(query, t);
+      p.requests += 1;
+      p.rows_read += t.rows;
+      p.cpu_rows += t.rows;
+      all += rows;
+      const double out = pushdown ? std::min(rows, keep) : rows;
+      if (pushdown) p.cpu_rows += rows * std::log2(std::max(2.0, std::min(rows, keep)));  // selection on the shard
+      sent += out;
+      sent_bytes += out * t.row_bytes;
+      bytes = std::max(bytes, t.row_bytes);
+    }
+    p.bytes_sent = sent_bytes;
+    p.cpu_rows += pushdown ? sent * std::log2(std::max(2.0, static_cast<double>(std::ranges::distance(shards))))
+                           : sent * std::log2(std::max(2.0, std::min(sent, keep)));
+    p.coordinator_bytes = sent * bytes;
+    p.result_rows = std::min(all, static_cast<double>(query.limit_part.count));
+    return p;
+  }
+};
+
+template <class Row, class Q>
+top_k_plan<Row, Q> top_k_pushdown(Q q) {
+  return {std::move(q), true};
+}
+template <class Row, class Q>
+top_k_plan<Row, Q> fetch_all(Q q) {
+  return {std::move(q), false};
+}
+
+}  // namespace sg::cost

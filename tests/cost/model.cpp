@@ -1,0 +1,167 @@
+// Cost models: terms, estimates, plan choice over heterogeneous plans, feedback.
+#include <sg/agg/count.hpp>
+#include <sg/agg/sum.hpp>
+#include <sg/cost/choose.hpp>
+#include <sg/cost/model.hpp>
+#include <sg/cost/plans.hpp>
+#include <sg/query/query.hpp>
+
+#include "support/seed.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace {
+
+struct row {
+  int key;
+  int day;
+  std::int64_t cents;
+};
+
+// A plan with a fixed profile, and one that never applies.
+struct fixed_plan {
+  sg::cost::profile p;
+  char const* label;
+  template <class S>
+  sg::cost::profile profile(S const&) const {
+    return p;
+  }
+  char const* name() const { return label; }
+};
+struct never_plan {
+  template <class S>
+  std::optional<sg::cost::profile> profile(S const&) const {
+    return std::nullopt;
+  }
+  char const* name() const { return "never"; }
+};
+
+auto shard_stats(std::mt19937_64& rng, std::size_t shards, int rows_per_shard, int keys) {
+  std::vector<decltype(sg::cost::collect(std::vector<row>{}, &row::key, &row::day))> out;
+  for (std::size_t s = 0; s < shards; ++s) {
+    std::vector<row> rows;
+    for (int i = 0; i < rows_per_shard; ++i)
+      rows.push_back({static_cast<int>(rng() % static_cast<unsigned>(keys)), static_cast<int>(rng() % 365), 1});
+    out.push_back(sg::cost::collect(rows, &row::key, &row::day));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("model: a weighted sum of terms, with the caller's own term", "[cost][model]") {
+  auto m = sg::cost::model(sg::cost::cpu(2), sg::cost::network(0.5), sg::cost::memory(0.01), sg::cost::requests(100),
+                           sg::cost::io(1),
+                           sg::cost::term("cross-zone", 3, [](sg::cost::profile const& p) { return p.bytes_sent * 0.25; }));
+  STATIC_REQUIRE(decltype(m)::size == 6);
+  sg::cost::profile p;
+  p.cpu_rows = 10;
+  p.bytes_sent = 100;
+  p.coordinator_bytes = 1000;
+  p.requests = 2;
+  p.rows_read = 7;
+  const auto e = m.evaluate(p);
+  CHECK(e.terms == std::array<double, 6>{20, 50, 10, 200, 7, 75});
+  CHECK(e.total == 362);
+  CHECK(std::string(m.names()[5]) == "cross-zone");
+  CHECK_THROWS_AS(sg::cost::cpu(-1), std::invalid_argument);
+  CHECK_THROWS_AS(sg::cost::term("x", NAN, [](sg::cost::profile const&) { return 0.0; }), std::invalid_argument);
+}
+
+TEST_CASE("choose: the cheapest of heterogeneous plans, every estimate, ties to the first", "[cost][choose]") {
+  auto m = sg::cost::model(sg::cost::cpu(1), sg::cost::network(1));
+  sg::cost::profile cheap, dear;
+  cheap.cpu_rows = 5;
+  dear.cpu_rows = 50;
+  const int stats = 0;
+  auto c = sg::cost::choose(m, stats, fixed_plan{dear, "dear"}, never_plan{}, fixed_plan{cheap, "cheap"},
+                            fixed_plan{cheap, "cheap too"});
+  CHECK(c.index == 2);
+  CHECK(c.name() == "cheap");
+  CHECK(c.estimates[0].total == 50);
+  CHECK_FALSE(c.applicable[1]);
+  CHECK(std::isinf(c.estimates[1].total));
+  CHECK(c.visit([](auto const& p) { return std::string(p.name()); }) == "cheap");
+  CHECK_THROWS_AS(sg::cost::choose(m, stats, never_plan{}), std::system_error);
+}
+
+TEST_CASE("feedback: corrections converge to the true weights and flip a wrong choice", "[cost][feedback]") {
+  // The model believes network is cheap; in truth a byte costs 20 times what it thinks.
+  auto m = sg::cost::model(sg::cost::cpu(1), sg::cost::network(0.1));
+  auto truth = sg::cost::model(sg::cost::cpu(1), sg::cost::network(2));
+  sg::cost::feedback_for<decltype(m)> fb(0.3);
+  sg::cost::profile chatty, busy;  // ships bytes vs burns CPU
+  chatty.bytes_sent = 1000;
+  chatty.cpu_rows = 10;
+  busy.cpu_rows = 1000;
+  const int stats = 0;
+  CHECK(sg::cost::choose(m, fb, stats, fixed_plan{chatty, "chatty"}, fixed_plan{busy, "busy"}).index == 0);
+  SG_SEEDED_RNG(rng);
+  std::lognormal_distribution<double> noise(0, 0.05);
+  for (int i = 0; i < 60; ++i) {
+    const auto& p = i % 2 ? chatty : busy;
+    fb.record(m.evaluate(p, fb), truth.evaluate(p).total * noise(rng));
+  }
+  CHECK(fb.corrections()[1] == Approx(20).epsilon(0.25));
+  CHECK(fb.corrections()[0] == Approx(1).epsilon(0.25));
+  CHECK(sg::cost::choose(m, fb, stats, fixed_plan{chatty, "chatty"}, fixed_plan{busy, "busy"}).index == 1);
+
+  sg::cost::feedback_for<decltype(m)> per_term(0.5);
+  for (int i = 0; i < 30; ++i) {
+    const auto e = m.evaluate(chatty, per_term);
+    per_term.record_terms(e, truth.evaluate(chatty).terms);
+  }
+  CHECK(per_term.corrections()[1] == Approx(20).epsilon(0.01));
+  CHECK_THROWS_AS(sg::cost::feedback<2>(0.0), std::invalid_argument);
+}
+
+TEST_CASE("plans: aggregation strategies rank as their shapes say", "[cost][plans]") {
+  SG_SEEDED_RNG(rng);
+  auto q_few = sg::query(sg::group_by(&row::key), sg::aggregate(sg::agg::count(), sg::agg::sum(&row::cents)));
+  auto m = sg::cost::model(sg::cost::cpu(1), sg::cost::network(0.2), sg::cost::memory(0.05), sg::cost::requests(1000));
+
+  // Few groups: partial states are tiny, two-phase wins.
+  const auto few = shard_stats(rng, 4, 5000, 10);
+  auto c = sg::cost::choose(m, few, sg::cost::one_phase<row>(q_few), sg::cost::two_phase<row>(q_few),
+                            sg::cost::three_phase<row>(q_few));
+  CHECK(c.name() == "two-phase aggregation (partial states)");
+  CHECK(c.estimates[0].total > c.estimates[1].total);
+
+  // Every row its own group: partial states are no smaller than rows, one-phase wins.
+  auto q_unique = sg::query(sg::group_by(&row::key, &row::day), sg::aggregate(sg::agg::sum(&row::cents)));
+  const auto unique = shard_stats(rng, 4, 5000, 1'000'000);
+  auto c1 = sg::cost::choose(m, unique, sg::cost::one_phase<row>(q_unique), sg::cost::two_phase<row>(q_unique));
+  CHECK(c1.index == 0);
+
+  // Many groups on every shard, memory dear: three-phase keeps the coordinator small.
+  auto tight = sg::cost::model(sg::cost::cpu(1), sg::cost::network(0.2), sg::cost::memory(5), sg::cost::requests(1));
+  const auto many = shard_stats(rng, 4, 50000, 40000);
+  auto c3 = sg::cost::choose(tight, many, sg::cost::one_phase<row>(q_few), sg::cost::two_phase<row>(q_few),
+                             sg::cost::three_phase<row>(q_few));
+  CHECK(c3.index == 2);
+
+  // A selective filter shrinks every plan's rows.
+  auto q_filtered = sg::query(sg::where(sg::lt(&row::day, 36)), sg::group_by(&row::key), sg::aggregate(sg::agg::count()));
+  const auto p_all = sg::cost::two_phase<row>(q_few).profile(few);
+  const auto p_some = sg::cost::two_phase<row>(q_filtered).profile(few);
+  CHECK(p_some.cpu_rows < p_all.cpu_rows);
+  CHECK(p_some.rows_read == p_all.rows_read);
+}
+
+TEST_CASE("plans: top-k pushdown beats fetching every row unless k covers them", "[cost][plans]") {
+  SG_SEEDED_RNG(rng);
+  const auto stats = shard_stats(rng, 4, 5000, 100);
+  auto m = sg::cost::model(sg::cost::cpu(1), sg::cost::network(0.5), sg::cost::memory(0.01));
+  auto q = sg::query(sg::order_by(&row::day), sg::limit(10));
+  auto c = sg::cost::choose(m, stats, sg::cost::fetch_all<row>(q), sg::cost::top_k_pushdown<row>(q));
+  CHECK(c.index == 1);
+  CHECK(c.estimates[1].terms[1] < c.estimates[0].terms[1] / 100);  // bytes
+}
