@@ -89,7 +89,7 @@ TEST_CASE("selectivity: defaults without statistics, hints, and clamping", "[cos
   CHECK(sg::cost::selectivity(sg::like(&row::s, "%x%"), none, custom) == 0.2);
 }
 
-TEST_CASE("selectivity: random predicate trees stay in [0, 1] and AND never exceeds its parts",
+TEST_CASE("selectivity: random predicate trees stay between 0 and 1 and AND never exceeds its parts",
           "[cost][selectivity][property]") {
   SG_SEEDED_RNG(rng);
   const auto rows = sample(rng, 2000);
