@@ -164,9 +164,44 @@ class group_table {
 
   Aggs const& aggregates() const noexcept { return aggs_; }
 
-  // Merges every group of a partial table (moved from when the table is an rvalue).
+  // Merges every group of a partial table (moved from when the table is an rvalue). An
+  // error part-way poisons the table: it propagates from here, later tables are ignored,
+  // and drain_finished() rethrows it rather than give groups that hold part of an answer.
   template <class Table>
   void merge_all(Table&& table) {
+    if (failed_) return;
+    try {
+      merge_table(std::forward<Table>(table));
+    } catch (...) {
+      failed_ = std::current_exception();
+      throw;
+    }
+  }
+
+  // Moves every group out finished: f(Key&&, V1&&, V2&&, ...) once per group, Vi the i-th
+  // aggregate's finish() of its state. Rethrows the error that poisoned the table.
+  template <class F>
+  void drain_finished(F&& f) {
+    if (failed_) std::rethrow_exception(failed_);
+    drain([&](Key&& k, States&& s) {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        f(std::move(k), boost::hana::at_c<I>(aggs_).finish(std::as_const(std::get<I>(s)))...);
+      }(std::make_index_sequence<std::tuple_size_v<States>>{});
+    });
+  }
+
+  // At least the number of groups (exact before partitioning).
+  std::size_t size_hint() const noexcept { return single_.size() + (runs_.empty() ? 0 : small_limit); }
+
+ private:
+  using map_type = group_map<Key, States>;
+  static constexpr unsigned radix_bits = 8;
+  static constexpr std::size_t partitions = std::size_t{1} << radix_bits;
+  static constexpr std::size_t small_limit =
+      std::max<std::size_t>(4096, (std::size_t{1} << 20) / sizeof(typename map_type::value_type));
+
+  template <class Table>
+  void merge_table(Table&& table) {
     auto it = std::ranges::begin(table);
     const auto end = std::ranges::end(table);
     if (runs_.empty()) {
@@ -199,16 +234,6 @@ class group_table {
     }
     runs_.clear();
   }
-
-  // At least the number of groups (exact before partitioning).
-  std::size_t size_hint() const noexcept { return single_.size() + (runs_.empty() ? 0 : small_limit); }
-
- private:
-  using map_type = group_map<Key, States>;
-  static constexpr unsigned radix_bits = 8;
-  static constexpr std::size_t partitions = std::size_t{1} << radix_bits;
-  static constexpr std::size_t small_limit =
-      std::max<std::size_t>(4096, (std::size_t{1} << 20) / sizeof(typename map_type::value_type));
 
   // A kept answer: its groups ordered by partition, partition p at [bounds[p], bounds[p+1]).
   struct run {
@@ -292,6 +317,7 @@ class group_table {
   Aggs aggs_;
   map_type single_;
   std::vector<run> runs_;
+  std::exception_ptr failed_;
 };
 
 // The key and states of rows of type Row, when the key projection and every aggregate
@@ -357,37 +383,24 @@ class hash_aggregate_accumulator {
   // Merges a shard's answer. On failure part-way (see the top of the file) the accumulator
   // is poisoned and finish() rethrows; the exception also propagates from here.
   void add(std::size_t, Resp&& answer) {
-    if (failed_) return;
-    try {
-      if constexpr (detail::is_partial_group<std::ranges::range_value_t<Resp>>) {
-        groups_.merge_all(std::move(answer));
-      } else {
-        groups_.merge_all(detail::partial_table<Key, States>(key_, groups_.aggregates(), answer));
-      }
-    } catch (...) {
-      failed_ = std::current_exception();
-      throw;
+    if constexpr (detail::is_partial_group<std::ranges::range_value_t<Resp>>) {
+      groups_.merge_all(std::move(answer));
+    } else {
+      groups_.merge_all(detail::partial_table<Key, States>(key_, groups_.aggregates(), answer));
     }
   }
 
   // One row per group: the key, then each aggregate's finished value.
   result_type finish() && {
-    if (failed_) std::rethrow_exception(failed_);
     result_type out;
     out.reserve(groups_.size_hint());
-    Aggs const& aggs = groups_.aggregates();
-    groups_.drain([&](Key&& k, States&& s) {
-      [&]<std::size_t... I>(std::index_sequence<I...>) {
-        out.emplace_back(std::move(k), boost::hana::at_c<I>(aggs).finish(std::as_const(std::get<I>(s)))...);
-      }(std::make_index_sequence<std::tuple_size_v<States>>{});
-    });
+    groups_.drain_finished([&](Key&& k, auto&&... values) { out.emplace_back(std::move(k), std::move(values)...); });
     return out;
   }
 
  private:
   KeyProj key_;
   detail::group_table<Key, States, Aggs> groups_;
-  std::exception_ptr failed_;
 };
 
 template <class KeyProj, class... Aggs>

@@ -66,7 +66,6 @@
 #include <algorithm>
 #include <concepts>
 #include <cstddef>
-#include <exception>
 #include <functional>
 #include <limits>
 #include <ranges>
@@ -262,7 +261,7 @@ void sort_and_limit(Rows& rows, Order const& order, limit_clause const* l) {
 
 // The coordinator of a two-phase grouped query: merges partial tables by key (sg::merge::
 // hash_aggregate's table), finishes each group into a result row, then HAVING, ORDER BY,
-// LIMIT. Poisoned by an error while merging, as hash_aggregate is.
+// LIMIT. Poisoned by an error while merging (the table's rule, as in hash_aggregate).
 template <class Resp, class Key, class States, class Aggs, class Having, class OrderBy, class Limit>
 class grouped_accumulator {
  public:
@@ -272,26 +271,13 @@ class grouped_accumulator {
   grouped_accumulator(Aggs aggs, Having having, OrderBy order, Limit limit)
       : groups_(std::move(aggs)), having_(std::move(having)), order_(std::move(order)), limit_(limit) {}
 
-  void add(std::size_t, Resp&& answer) {
-    if (failed_) return;
-    try {
-      groups_.merge_all(std::move(answer));
-    } catch (...) {
-      failed_ = std::current_exception();
-      throw;
-    }
-  }
+  void add(std::size_t, Resp&& answer) { groups_.merge_all(std::move(answer)); }
 
   result_type finish() && {
-    if (failed_) std::rethrow_exception(failed_);
     result_type out;
     out.reserve(groups_.size_hint());
-    Aggs const& aggs = groups_.aggregates();
-    groups_.drain([&](Key&& k, States&& s) {
-      [&]<std::size_t... I>(std::index_sequence<I...>) {
-        std::apply([&](auto&&... key) { out.emplace_back(std::move(key)..., boost::hana::at_c<I>(aggs).finish(std::as_const(std::get<I>(s)))...); },
-                   std::move(k));
-      }(std::make_index_sequence<std::tuple_size_v<States>>{});
+    groups_.drain_finished([&](Key&& k, auto&&... values) {
+      std::apply([&](auto&&... key) { out.emplace_back(std::move(key)..., std::move(values)...); }, std::move(k));
       if constexpr (has_clause<Having>) {
         if (!having_.predicate(std::as_const(out.back()))) out.pop_back();
       }
@@ -311,7 +297,6 @@ class grouped_accumulator {
   [[no_unique_address]] Having having_;
   [[no_unique_address]] OrderBy order_;
   [[no_unique_address]] Limit limit_;
-  std::exception_ptr failed_;
 };
 
 // Rejects an answer whose group keys (the first KeyCount columns) another answer, or the
