@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -121,6 +122,30 @@ TEST_CASE("feedback: corrections converge to the true weights and flip a wrong c
   }
   CHECK(per_term.corrections()[1] == Approx(20).epsilon(0.01));
   CHECK_THROWS_AS(sg::cost::feedback<2>(0.0), std::invalid_argument);
+}
+
+TEST_CASE("feedback: one object shared by threads recording and choosing at once", "[cost][feedback]") {
+  // Run under ThreadSanitizer in CI: record, record_terms and evaluate race on purpose.
+  auto m = sg::cost::model(sg::cost::cpu(1), sg::cost::network(0.1));
+  auto truth = sg::cost::model(sg::cost::cpu(1), sg::cost::network(2));
+  sg::cost::feedback_for<decltype(m)> fb(0.1);
+  sg::cost::profile chatty;
+  chatty.bytes_sent = 1000;
+  chatty.cpu_rows = 10;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) {
+        const auto e = m.evaluate(chatty, fb);
+        if (t % 2) fb.record(e, truth.evaluate(chatty).total);
+        else fb.record_terms(e, truth.evaluate(chatty).terms);
+      }
+    });
+  for (auto& th : threads) th.join();
+  const auto c = fb.corrections();
+  CHECK(c[1] == Approx(20).epsilon(0.05));
+  CHECK(std::isfinite(c[0]));
+  CHECK(c[0] > 0);
 }
 
 TEST_CASE("plans: aggregation strategies rank as their shapes say", "[cost][plans]") {
