@@ -44,6 +44,7 @@
 #include <sg/policy/retry.hpp>
 #include <sg/policy/time.hpp>
 #include <sg/query/explain.hpp>
+#include <sg/query/join.hpp>
 #include <sg/query/local.hpp>
 #include <sg/query/order.hpp>
 #include <sg/query/predicate.hpp>

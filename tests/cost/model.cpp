@@ -4,6 +4,7 @@
 #include <sg/cost/choose.hpp>
 #include <sg/cost/model.hpp>
 #include <sg/cost/plans.hpp>
+#include <sg/partition/jump.hpp>
 #include <sg/query/query.hpp>
 
 #include "support/seed.hpp"
@@ -189,4 +190,47 @@ TEST_CASE("plans: top-k pushdown beats fetching every row unless k covers them",
   auto c = sg::cost::choose(m, stats, sg::cost::fetch_all<row>(q), sg::cost::top_k_pushdown<row>(q));
   CHECK(c.index == 1);
   CHECK(c.estimates[1].terms[1] < c.estimates[0].terms[1] / 100);  // bytes
+}
+
+TEST_CASE("plans: targeted lookups win for a few keys, a scan for very many", "[cost][plans]") {
+  SG_SEEDED_RNG(rng);
+  const auto stats = shard_stats(rng, 8, 20000, 100000);
+  auto m = sg::cost::model(sg::cost::cpu(1), sg::cost::io(1), sg::cost::network(0.1), sg::cost::requests(2000));
+  const sg::partition::jump<> p(8);
+  auto plans_for = [&](std::vector<int> const& keys) {
+    auto q = sg::query(sg::where(sg::in(&row::key, keys)));
+    return sg::cost::choose(m, stats, sg::cost::targeted<row>(q, p, keys), sg::cost::full_scatter<row>(q, keys.size()));
+  };
+  const auto few = plans_for({7, 4242});
+  CHECK(few.index == 0);
+  CHECK(few.estimates[0].terms[3] <= 2 * 2000);  // at most the two owning shards asked
+  CHECK(few.estimates[1].terms[3] == 8 * 2000);
+  std::vector<int> many(150000);
+  for (int i = 0; i < 150000; ++i) many[static_cast<std::size_t>(i)] = i;
+  CHECK(plans_for(many).index == 1);
+  // Both plans return the same rows: the same bytes on the network.
+  CHECK(few.estimates[0].terms[2] == Approx(few.estimates[1].terms[2]));
+}
+
+TEST_CASE("plans: broadcast a small input, shuffle two big ones, co-locate when partitioned alike", "[cost][plans]") {
+  SG_SEEDED_RNG(rng);
+  auto m = sg::cost::model(sg::cost::cpu(1), sg::cost::network(0.5), sg::cost::requests(100));
+  const auto big = shard_stats(rng, 8, 20000, 50000);
+  const auto other = shard_stats(rng, 8, 20000, 50000);
+  const auto small = shard_stats(rng, 8, 20, 100);
+  auto all = [&](auto const& l, auto const& r, bool co) {
+    return sg::cost::choose(m, sg::cost::join_inputs{l, r}, sg::cost::broadcast_join(&row::key, &row::key),
+                            sg::cost::shuffle_join(&row::key, &row::key),
+                            sg::cost::colocated_join(&row::key, &row::key, co));
+  };
+  const auto small_right = all(big, small, false);
+  CHECK(small_right.index == 0);
+  CHECK_FALSE(small_right.applicable[2]);
+  CHECK(all(big, other, false).index == 1);
+  const auto co = all(big, other, true);
+  CHECK(co.index == 2);
+  // Output rows: |L| |R| / max NDV, whatever the strategy.
+  const auto p = *sg::cost::shuffle_join(&row::key, &row::key).profile(sg::cost::join_inputs{big, small});
+  CHECK(p.result_rows == Approx(160000.0 * 160 / sg::cost::merge_all(big).find(&row::key)->distinct));
+  CHECK_FALSE(sg::cost::colocated_join(&row::key, &row::key, false).profile(sg::cost::join_inputs{big, big}));
 }

@@ -5,12 +5,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace {
 
@@ -144,4 +146,27 @@ TEST_CASE("predicate: custom predicates and their selectivity hint", "[query][pr
   CHECK_FALSE(both(item{1, {}, ""}));
   STATIC_REQUIRE(sg::predicate_expression<decltype(both)>);
   STATIC_REQUIRE_FALSE(sg::predicate_expression<int>);
+}
+
+TEST_CASE("predicate: a long IN list is sorted once and searched, with the answers of a scan", "[query][predicate]") {
+  SG_SEEDED_RNG(rng);
+  std::uniform_int_distribution<int> value(-60, 60);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<long> list(std::uniform_int_distribution<std::size_t>(0, 80)(rng));
+    for (auto& v : list) v = value(rng);  // duplicates and negatives on purpose
+    const auto p = sg::in(&item::n, list);
+    CHECK(p.sorted);
+    CHECK(std::ranges::is_sorted(p.values));
+    CHECK(std::ranges::adjacent_find(p.values) == p.values.end());
+    for (int x = -70; x <= 70; ++x)
+      REQUIRE(p(item{x, {}, ""}) == (std::ranges::find(list, static_cast<long>(x)) != list.end()));
+  }
+  // Unsigned values against a negative column: exact, as in the comparisons.
+  std::vector<unsigned> big(40);
+  for (unsigned i = 0; i < big.size(); ++i) big[i] = 4294967295u - i;
+  CHECK_FALSE(sg::in(&item::n, big)(item{-1, {}, ""}));
+  big.push_back(7);
+  CHECK(sg::in(&item::n, big)(item{7, {}, ""}));
+  // NULL IN (...) is unknown however long the list.
+  CHECK(sg::in(&item::maybe, big).truth_of(item{0, std::nullopt, ""}) == truth::unknown);
 }

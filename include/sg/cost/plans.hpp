@@ -19,6 +19,17 @@
 // Top-k of an ordered, limited row query:
 //  * top_k_pushdown: each shard sorts and sends its first offset + n rows (sg::local::run);
 //  * fetch_all: shards send every row that passes the filter; the coordinator sorts.
+// A row query whose WHERE selects a set of keys (sg::in(&row::customer, keys)):
+//  * targeted: only the shards that own a key (by the partitioner) are asked, and each
+//    looks its keys up in an index (log2 of its rows per key) — sg::route;
+//  * full_scatter: every shard scans its rows against the IN list.
+// An inner equi-join of two sharded inputs (statistics: sg::cost::join_inputs{left, right}):
+//  * broadcast_join: every shard receives the whole right input and joins its left rows;
+//  * shuffle_join: both inputs are re-partitioned by the join key, each shard joins a slice;
+//  * colocated_join: the inputs are already partitioned alike by the join key (the caller
+//    says so, e.g. left_partitioner == right_partitioner), so shards join what they hold;
+//    it does not apply (std::nullopt) otherwise.
+//   Output rows: |L| · |R| / max(NDV(left key), NDV(right key)) (the containment assumption).
 // Estimates: rows from the tables' counts and the WHERE selectivity (sg/cost/selectivity.hpp);
 // groups per shard as the product of the keys' distinct counts (200 for a key without
 // statistics), at most the shard's filtered rows; global groups from the merged sketches;
@@ -35,7 +46,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <optional>
 #include <ranges>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -214,6 +227,146 @@ top_k_plan<Row, Q> top_k_pushdown(Q q) {
 template <class Row, class Q>
 top_k_plan<Row, Q> fetch_all(Q q) {
   return {std::move(q), false};
+}
+
+// Targeted lookups or a full scatter for a row query that selects keys (see the top).
+template <class Row, class Q>
+struct lookup_plan {
+  Q query;
+  double keys = 0;        // distinct keys looked up
+  double shards_hit = 0;  // shards that own at least one of them
+  bool targeted = false;
+
+  char const* name() const { return targeted ? "targeted: index lookups on the shards that own the keys"
+                                             : "full scatter: every shard scans"; }
+
+  template <std::ranges::forward_range Shards>
+  sg::cost::profile profile(Shards const& shards) const {
+    static_assert(!Q::grouped, "sg::cost::targeted / full_scatter plans are for row queries");
+    sg::cost::profile p;
+    const double s = static_cast<double>(std::ranges::distance(shards));
+    if (s == 0) return p;
+    double rows = 0, matched = 0, bytes = 0;
+    for (auto const& t : shards) {
+      rows += t.rows;
+      const double m = detail::filtered_rows(query, t);
+      matched += m;
+      bytes += m * t.row_bytes;
+    }
+    if (targeted) {
+      // Each key: one descent of a sorted index; then the matching rows are read.
+      p.requests = std::min(shards_hit, s);
+      p.rows_read = matched;
+      p.cpu_rows = keys * std::log2(2 + rows / s) + matched;
+    } else {
+      // Each row: a binary search of the IN list.
+      p.requests = s;
+      p.rows_read = rows;
+      p.cpu_rows = rows * std::log2(2 + keys) + matched;
+    }
+    p.bytes_sent = bytes;
+    p.coordinator_bytes = bytes;
+    p.result_rows = matched;
+    return p;
+  }
+};
+
+// Ask only the shards that own `keys` under partitioner p (distinct keys and shards are
+// counted here, once); each looks its keys up in an index.
+template <class Row, class Q, class P, std::ranges::input_range Keys>
+lookup_plan<Row, Q> targeted(Q q, P const& p, Keys const& keys) {
+  std::set<std::size_t> shards;
+  std::size_t n = 0;
+  for (auto const& k : keys) {
+    shards.insert(static_cast<std::size_t>(p.shard_of(k)));
+    ++n;
+  }
+  return {std::move(q), static_cast<double>(n), static_cast<double>(shards.size()), true};
+}
+// Ask every shard; each scans its rows against the query's WHERE (`keys`: the IN list's length).
+template <class Row, class Q>
+lookup_plan<Row, Q> full_scatter(Q q, std::size_t keys) {
+  return {std::move(q), static_cast<double>(keys), 0, false};
+}
+
+// The statistics of a join's two inputs: ranges of per-shard sg::cost::table_stats.
+template <std::ranges::forward_range Left, std::ranges::forward_range Right>
+struct join_inputs {
+  Left const& left;
+  Right const& right;
+};
+template <class Left, class Right>
+join_inputs(Left const&, Right const&) -> join_inputs<Left, Right>;
+
+enum class join_strategy { broadcast, shuffle, colocated };
+
+// One strategy for the inner join left ⋈ right on left_key = right_key (see the top).
+template <class LeftKey, class RightKey>
+struct join_plan {
+  LeftKey left_key;
+  RightKey right_key;
+  join_strategy strategy;
+  bool co_partitioned = false;  // colocated: whether the inputs are partitioned alike by the key
+
+  char const* name() const {
+    switch (strategy) {
+      case join_strategy::broadcast: return "broadcast join (the right input to every shard)";
+      case join_strategy::shuffle: return "shuffle join (both inputs re-partitioned by the key)";
+      case join_strategy::colocated: return "co-located join (each shard joins what it holds)";
+    }
+    return "join";
+  }
+
+  template <class Left, class Right>
+  std::optional<sg::cost::profile> profile(join_inputs<Left, Right> const& in) const {
+    if (strategy == join_strategy::colocated && !co_partitioned) return std::nullopt;
+    sg::cost::profile p;
+    const double s = static_cast<double>(std::ranges::distance(in.left));
+    if (s == 0) return p;
+    const auto l = merge_all(in.left);
+    const auto r = merge_all(in.right);
+    auto ndv = [](auto const& t, auto const& key) {
+      column_stats const* c = t.find(key);
+      return std::max(1.0, c != nullptr && c->distinct >= 1 ? c->distinct : std::min(t.rows, detail::unknown_distinct));
+    };
+    const double out = l.rows * r.rows / std::max(ndv(l, left_key), ndv(r, right_key));
+    const double out_bytes = out * (l.row_bytes + r.row_bytes);
+    const double l_bytes = l.rows * l.row_bytes, r_bytes = r.rows * r.row_bytes;
+    p.rows_read = l.rows + r.rows;
+    p.result_rows = out;
+    p.requests = s;
+    p.cpu_rows = r.rows + l.rows + 2 * out;  // build, probe, emit, concatenate
+    p.bytes_sent = out_bytes;
+    p.coordinator_bytes = out_bytes;
+    switch (strategy) {
+      case join_strategy::broadcast:  // every shard gets what it lacks of the right input, builds on all of it
+        p.requests += s * s;
+        p.cpu_rows += (s - 1) * r.rows;
+        p.bytes_sent += r_bytes * (s - 1);
+        break;
+      case join_strategy::shuffle:  // both inputs partitioned and (s - 1) / s of them moved
+        p.requests += s * s;
+        p.cpu_rows += l.rows + r.rows;
+        p.bytes_sent += (l_bytes + r_bytes) * (s - 1) / s;
+        break;
+      case join_strategy::colocated: break;
+    }
+    return p;
+  }
+};
+
+template <class LeftKey, class RightKey>
+join_plan<LeftKey, RightKey> broadcast_join(LeftKey l, RightKey r) {
+  return {std::move(l), std::move(r), join_strategy::broadcast};
+}
+template <class LeftKey, class RightKey>
+join_plan<LeftKey, RightKey> shuffle_join(LeftKey l, RightKey r) {
+  return {std::move(l), std::move(r), join_strategy::shuffle};
+}
+// Applies only when `co_partitioned`: both inputs split by the join key with equal partitioners.
+template <class LeftKey, class RightKey>
+join_plan<LeftKey, RightKey> colocated_join(LeftKey l, RightKey r, bool co_partitioned) {
+  return {std::move(l), std::move(r), join_strategy::colocated, co_partitioned};
 }
 
 }  // namespace sg::cost

@@ -23,6 +23,7 @@
 
 #include <sg/merge/hash_aggregate.hpp>
 #include <sg/merge/top_k.hpp>
+#include <sg/partition/split.hpp>
 #include <sg/query/query.hpp>
 
 #include <boost/container_hash/hash.hpp>
@@ -142,6 +143,22 @@ std::vector<Row> run_rows(Q const& q, Rows& rows) {
   return out;
 }
 
+// Finishes the groups of `tables` (partial tables that together hold every row of their
+// groups) as a shard that owns them: merged, finished, HAVING, sorted, cut to offset + n.
+template <class Key, class States, class Q, class Tables>
+auto finish_groups(Q const& q, Tables&& tables) {
+  using table = std::vector<merge::partial_group<Key, States>>;
+  using limit_type = decltype(q.limit_part);
+  limit_type shard_limit = q.limit_part;
+  if constexpr (has_clause<limit_type>)
+    shard_limit = limit_clause{q.limit_part.count == 0 ? 0 : q.limit_part.shard_rows(), 0};
+  sg::detail::grouped_accumulator<table, Key, States, typename Q::aggregates_type, decltype(q.having_part),
+                                  decltype(q.order_by_part), limit_type>
+      acc(q.aggregates(), q.having_part, q.order_by_part, shard_limit);
+  for (auto&& t : tables) acc.add(0, table(std::move(t)));
+  return std::move(acc).finish();
+}
+
 }  // namespace detail
 
 struct run_fn {
@@ -156,20 +173,10 @@ struct run_fn {
         using key = typename Q::template key_type<row>;
         using states = typename Q::template states_type<row>;
         auto partial = merge::detail::partial_table<key, states>(q.key_projection(), q.aggregates(), detail::filtered(q, rows));
-        if constexpr (Q::two_phase) {
+        if constexpr (Q::two_phase)
           return partial;
-        } else {
-          // Colocated: the shard finishes its groups, and keeps its first offset + n.
-          using limit_type = decltype(q.limit_part);
-          limit_type shard_limit = q.limit_part;
-          if constexpr (has_clause<limit_type>)
-            shard_limit = limit_clause{q.limit_part.count == 0 ? 0 : q.limit_part.shard_rows(), 0};
-          sg::detail::grouped_accumulator<decltype(partial), key, states, typename Q::aggregates_type,
-                                          decltype(q.having_part), decltype(q.order_by_part), limit_type>
-              acc(q.aggregates(), q.having_part, q.order_by_part, shard_limit);
-          acc.add(0, std::move(partial));
-          return std::move(acc).finish();
-        }
+        else
+          return detail::finish_groups<key, states>(q, std::views::single(std::move(partial)));
       }
     }
   }
@@ -191,5 +198,43 @@ struct evaluate_fn {
 
 // The whole of query q over an in-memory range of rows (the single-node answer).
 inline constexpr evaluate_fn evaluate{};
+
+struct exchange_fn {
+  // Phase 1 of a three-phase aggregation, on a shard: its partial table of `rows`, split by
+  // group key with partitioner p into p.shard_count() tables (table j goes to shard j).
+  template <class Q, std::ranges::input_range Rows, class P>
+  auto operator()(Q const& q, Rows&& rows, P const& p) const {
+    static_assert(!sg::is_query<Q> || Q::two_phase,
+                  "sg::local::exchange: the query must group (sg::group_by) without groups_colocated()");
+    static_assert(!sg::is_query<Q> || has_clause<decltype(q.group_by_part)>,
+                  "sg::local::exchange: a global aggregate has one group; there is nothing to re-partition");
+    auto partial = run(q, rows);
+    using group = std::ranges::range_value_t<decltype(partial)>;
+    return partition::split(partial, p, &group::key);
+  }
+};
+
+// Phase 1 of a three-phase aggregation (sg::cost::three_phase): a shard's partial states,
+// re-partitioned by group key. Throws as sg::partition::split does on a bad partitioner.
+inline constexpr exchange_fn exchange{};
+
+struct merge_exchanged_fn {
+  // Phase 2 of a three-phase aggregation, on shard j: the tables every shard sent it
+  // (each one's exchange(...)[j]) merged and finished; the coordinator merges these
+  // answers with q.colocated() (phase 3).
+  template <class Q, std::ranges::input_range Tables>
+  auto operator()(Q const& q, Tables&& tables) const {
+    using table = std::remove_cvref_t<std::ranges::range_value_t<Tables>>;
+    static_assert(sg::detail::is_partial_table<table>,
+                  "sg::local::merge_exchanged: the second argument must be a range of partial tables "
+                  "(what sg::local::exchange gave each shard)");
+    using group = std::ranges::range_value_t<table>;
+    return detail::finish_groups<decltype(group::key), decltype(group::states)>(q, tables);
+  }
+};
+
+// Phase 2 of a three-phase aggregation: the finished groups a shard owns, from the partial
+// tables the exchange sent it. O(groups) expected; HAVING, order and offset + n applied.
+inline constexpr merge_exchanged_fn merge_exchanged{};
 
 }  // namespace sg::local

@@ -22,6 +22,7 @@
 // Example: tests/query/predicate.cpp.
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -202,17 +203,22 @@ struct between_predicate {
   }
 };
 
-// column IN (values...): a linear scan of the list, which is short in practice.
+// column IN (values...). The builders sort the list and drop duplicates when its values
+// are ordered (`sorted`), so a long list is binary-searched: O(log n) a row beyond 16
+// values, a linear scan below (or for values without <).
 template <class Proj, class V>
 struct in_predicate {
   using sg_predicate = void;
   Proj column;
   std::vector<V> values;
+  bool sorted = false;  // values ascending and unique (set by sg::in)
 
   template <class Row>
     requires std::invocable<Proj const&, Row const&>
   truth truth_of(Row const& row) const {
     return detail::with_value(column, row, [&](auto const& x) -> bool {
+      if (sorted && values.size() > 16)
+        return std::ranges::binary_search(values, x, [](auto const& a, auto const& b) { return detail::value_less(a, b); });
       for (auto const& v : values)
         if (detail::value_equal(x, v)) return true;
       return false;
@@ -393,18 +399,34 @@ constexpr auto between(Proj column, V lo, V hi) {
   return between_predicate<Proj, detail::stored_constant_t<V>>{std::move(column), detail::store(std::move(lo)),
                                                                detail::store(std::move(hi))};
 }
+namespace detail {
+// An IN list as sg::in keeps it: sorted and without duplicates when its values are ordered.
+template <class Proj, class V>
+in_predicate<Proj, V> in_list(Proj column, std::vector<V> values) {
+  bool sorted = false;
+  if constexpr (std::totally_ordered<V>) {
+    auto less = [](V const& a, V const& b) { return value_less(a, b); };
+    std::ranges::sort(values, less);
+    values.erase(std::unique(values.begin(), values.end(), [](V const& a, V const& b) { return value_equal(a, b); }),
+                 values.end());
+    sorted = true;
+  }
+  return {std::move(column), std::move(values), sorted};
+}
+}  // namespace detail
+
 // column IN (values...).
 template <class Proj, class V>
 auto in(Proj column, std::initializer_list<V> values) {
   using stored = detail::stored_constant_t<V>;
-  return in_predicate<Proj, stored>{std::move(column), std::vector<stored>(values.begin(), values.end())};
+  return detail::in_list(std::move(column), std::vector<stored>(values.begin(), values.end()));
 }
 template <class Proj, std::ranges::input_range Values>
 auto in(Proj column, Values const& values) {
   using stored = detail::stored_constant_t<std::ranges::range_value_t<Values>>;
   std::vector<stored> v;
   for (auto const& x : values) v.emplace_back(x);
-  return in_predicate<Proj, stored>{std::move(column), std::move(v)};
+  return detail::in_list(std::move(column), std::move(v));
 }
 // column LIKE pattern ('%' any run, '_' any one character).
 template <class Proj>

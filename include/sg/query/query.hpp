@@ -439,6 +439,14 @@ struct typed_query {
   using result_row_type =
       std::conditional_t<grouped, typename detail::result_row_of<key_type<Row>, states_type<Row>, aggregates_type>::type, Row>;
 
+  // The same query with groups_colocated(): the coordinator's merge of a three-phase
+  // plan, whose shards finish the groups the exchange gave them (sg::local::exchange).
+  constexpr auto colocated() const {
+    static_assert(has_clause<GroupBy>, "sg::query::colocated(): the query needs sg::group_by");
+    return typed_query<Where, GroupBy, Aggregate, Having, Distinct, OrderBy, Limit, colocated_clause>{
+        where_part, group_by_part, aggregate_part, having_part, distinct_part, order_by_part, limit_part, {}};
+  }
+
   // The coordinator's half: the merge for the shards' answers (sg::local::run(q, rows)).
   template <class Resp>
   auto accumulator() const {

@@ -1,0 +1,110 @@
+// sg/query/join.hpp — sg::local::hash_join(left, right, left_key, right_key): the inner
+// equi-join of two in-memory ranges, the building block of the join plans of
+// sg/cost/plans.hpp (broadcast, shuffle, co-located).
+//
+//   std::vector<std::pair<order, region>> joined =
+//       sg::local::hash_join(orders, regions, &order::region_id, &region::id);
+//
+// The table is built on `right` (give the smaller side there): one open-addressing entry
+// per distinct key (boost::unordered_flat_map) and one index per row, chained; `left` is
+// read once, in order. Output: for each left row in order, its matches in right's order,
+// as std::pair<L, R> copies. O(|left| + |right| + output) expected time. A key that is an
+// empty std::optional (SQL NULL) matches nothing, as in SQL. Keys must hash with
+// boost::hash and compare with ==; either side may be empty. Example: tests/query/join.cpp.
+#pragma once
+
+#include <boost/container_hash/hash.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ranges>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace sg::local {
+
+namespace detail {
+
+template <class T>
+inline constexpr bool is_optional_key = false;
+template <class T>
+inline constexpr bool is_optional_key<std::optional<T>> = true;
+
+// The join key as the table stores it: the optional's value (NULL rows never get here).
+template <class K>
+struct join_key {
+  using type = K;
+};
+template <class K>
+struct join_key<std::optional<K>> {
+  using type = K;
+};
+
+}  // namespace detail
+
+struct hash_join_fn {
+  template <std::ranges::input_range Left, std::ranges::forward_range Right, class LeftKey, class RightKey>
+  auto operator()(Left&& left, Right&& right, LeftKey left_key, RightKey right_key) const {
+    using L = std::remove_cvref_t<std::ranges::range_value_t<Left>>;
+    using R = std::remove_cvref_t<std::ranges::range_value_t<Right>>;
+    static_assert(std::regular_invocable<RightKey const&, R const&>,
+                  "sg::local::hash_join: right_key cannot be called with a row of the right range");
+    static_assert(std::regular_invocable<LeftKey const&, L const&>,
+                  "sg::local::hash_join: left_key cannot be called with a row of the left range");
+    using rk = std::remove_cvref_t<std::invoke_result_t<RightKey const&, R const&>>;
+    using lk = std::remove_cvref_t<std::invoke_result_t<LeftKey const&, L const&>>;
+    using key = typename detail::join_key<rk>::type;
+    static_assert(requires(key const& k, typename detail::join_key<lk>::type const& l) {
+      { boost::hash<key>{}(k) } -> std::convertible_to<std::size_t>;
+      { k == l } -> std::convertible_to<bool>;
+    }, "sg::local::hash_join: the right key must hash with boost::hash and compare with == to the left key");
+
+    // Build: head[key] is the last row of the key; next[i] the row before i of the same key.
+    constexpr std::uint32_t none = 0xffffffffu;
+    std::vector<R const*> rows;
+    for (auto const& r : right) rows.push_back(&r);
+    if (rows.size() >= none) throw std::length_error("sg::local::hash_join: more than 2^32 - 2 rows on the build side");
+    boost::unordered_flat_map<key, std::uint32_t, boost::hash<key>> head;
+    head.reserve(rows.size());
+    std::vector<std::uint32_t> next(rows.size(), none);
+    // Rows go in from last to first, so that each chain runs in right's order.
+    for (std::size_t i = rows.size(); i-- > 0;) {
+      decltype(auto) k = std::invoke(right_key, *rows[i]);
+      if constexpr (detail::is_optional_key<rk>) {
+        if (!k) continue;
+        auto [it, fresh] = head.try_emplace(*k, static_cast<std::uint32_t>(i));
+        if (!fresh) next[i] = std::exchange(it->second, static_cast<std::uint32_t>(i));
+      } else {
+        auto [it, fresh] = head.try_emplace(k, static_cast<std::uint32_t>(i));
+        if (!fresh) next[i] = std::exchange(it->second, static_cast<std::uint32_t>(i));
+      }
+    }
+
+    std::vector<std::pair<L, R>> out;
+    auto emit = [&](L const& l, auto const& k) {
+      auto it = head.find(k);
+      if (it == head.end()) return;
+      for (std::uint32_t i = it->second; i != none; i = next[i]) out.emplace_back(l, *rows[i]);
+    };
+    for (auto const& l : left) {
+      decltype(auto) k = std::invoke(left_key, l);
+      if constexpr (detail::is_optional_key<lk>) {
+        if (k) emit(l, *k);
+      } else {
+        emit(l, k);
+      }
+    }
+    return out;
+  }
+};
+
+// The inner equi-join of two in-memory ranges; see the top of this file.
+inline constexpr hash_join_fn hash_join{};
+
+}  // namespace sg::local
