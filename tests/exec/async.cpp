@@ -1,7 +1,11 @@
+#include <sg/agg/count.hpp>
+#include <sg/agg/sum.hpp>
 #include <sg/exec/async.hpp>
 #include <sg/merge/concat.hpp>
 #include <sg/merge/sorted.hpp>
 #include <sg/pipeline.hpp>
+#include <sg/query/local.hpp>
+#include <sg/query/query.hpp>
 
 #include "support/async_shards.hpp"
 #include "support/seed.hpp"
@@ -106,6 +110,40 @@ TEST_CASE("async: sync shards run on the pipeline's executor, use_future", "[exe
   CHECK(!ec);
   CHECK(g.value == rows{1, 2, 3, 4, 5});
   CHECK(g.completeness.complete());
+  pool.join();
+}
+
+namespace {
+struct sale {
+  int region;
+  long cents;
+};
+// An in-memory shard answering the shard half of any typed query.
+struct query_shard {
+  std::vector<sale> rows_;
+  auto execute(auto const& q) const { return sg::local::run(q, rows_); }
+};
+}  // namespace
+
+TEST_CASE("async: a typed query is its own request and merge, on a pool, use_future", "[exec][async][query]") {
+  SG_SEEDED_RNG(rng);
+  asio::thread_pool pool(2);
+  std::vector<query_shard> shards(5);
+  std::vector<sale> all;
+  for (int i = 0; i < 2000; ++i) {
+    const sale s{static_cast<int>(rng() % 40), static_cast<long>(rng() % 1000)};
+    shards[rng() % shards.size()].rows_.push_back(s);
+    all.push_back(s);
+  }
+  auto q = sg::query(sg::where(sg::ge(&sale::cents, 100)), sg::group_by(&sale::region),
+                     sg::aggregate(sg::agg::count(), sg::agg::sum(&sale::cents)),
+                     sg::order_by(sg::desc(sg::col<2>), sg::asc(sg::col<0>)), sg::limit(10));
+  auto pipe = sg::scatter(shards) | sg::on(pool.get_executor()) | sg::gather(q);
+  auto [ec, g] = pipe.async(q, asio::use_future).get();
+  CHECK(!ec);
+  CHECK(g.completeness.complete());
+  CHECK(g.value == sg::local::evaluate(q, all));
+  CHECK(g.value.size() == 10);
   pool.join();
 }
 

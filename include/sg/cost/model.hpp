@@ -9,9 +9,10 @@
 //   sg::cost::estimate e = model.evaluate(plan_profile);     // e.total, e.terms[i]
 //
 // A profile says what a plan does in physical quantities (rows read, rows processed, bytes
-// sent, bytes held by the coordinator, requests); a term turns one of them into cost with
-// its weight. Built-in terms: cpu (rows processed), io (rows read on the shards), network
-// (bytes sent), memory (peak bytes on the coordinator), requests (shard calls). A user term
+// sent, bytes held by the coordinator, requests, cache misses); a term turns one of them
+// into cost with its weight. Built-in terms: cpu (rows processed), io (rows read on the
+// shards), network (bytes sent), memory (peak bytes on the coordinator), requests (shard
+// calls), cache (hash-table probes expected to miss the CPU cache). A user term
 // is any callable profile -> double, with a name. Terms live in a Boost.Hana tuple: no
 // virtual call, no allocation per evaluation. Weights are in whatever unit the caller
 // calibrates to (nanoseconds on this machine, dollars); sg::cost::feedback corrects them.
@@ -39,6 +40,7 @@ struct profile {
   double cpu_rows = 0;           // rows processed anywhere: filtered, hashed, compared, merged
   double bytes_sent = 0;         // bytes across the network (answers and exchanges)
   double coordinator_bytes = 0;  // peak bytes held by the coordinator
+  double cache_misses = 0;       // random accesses expected to miss the CPU cache (hash tables beyond it)
   double result_rows = 0;        // rows in the answer (informational)
 };
 
@@ -70,6 +72,8 @@ inline auto network(double weight) { return term("network", weight, &profile::by
 inline auto memory(double weight) { return term("memory", weight, &profile::coordinator_bytes); }
 // Shard calls (per-request overhead).
 inline auto requests(double weight) { return term("requests", weight, &profile::requests); }
+// Random accesses that miss the CPU cache (probes of hash tables larger than it).
+inline auto cache(double weight) { return term("cache", weight, &profile::cache_misses); }
 
 // A model's estimate of one plan: the total and each term's share, in the model's order.
 template <std::size_t N>

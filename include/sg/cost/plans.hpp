@@ -33,8 +33,12 @@
 // Estimates: rows from the tables' counts and the WHERE selectivity (sg/cost/selectivity.hpp);
 // groups per shard as the product of the keys' distinct counts (200 for a key without
 // statistics), at most the shard's filtered rows; global groups from the merged sketches;
-// bytes from the tables' average row bytes and the sizes of keys and states. The model is
-// deliberately simple and documented (docs/cost.md): it ranks plans, it does not time them.
+// bytes from the tables' average row bytes and the sizes of keys and states. Reading and
+// filtering a row is rows_read (the io term); cpu_rows counts the work beyond: rows
+// hashed, merged, compared, partitioned, copied into an answer. A probe of a hash table
+// larger than sg::cost::cache_bytes misses the cache with probability 1 − cache / size
+// (cache_misses, the cache term). The model is deliberately simple and documented
+// (docs/cost.md); benchmarks/cost.cpp measures how well it ranks real plans.
 #pragma once
 
 #include <sg/cost/model.hpp>
@@ -56,9 +60,17 @@ namespace sg::cost {
 
 enum class aggregation_strategy { one_phase, two_phase, three_phase };
 
+// The cache a plan's hash tables compete for (bytes): a core's share of L2.
+inline constexpr double cache_bytes = 1 << 20;
+
 namespace detail {
 
 inline constexpr double unknown_distinct = 200;
+
+// Expected cache misses of `probes` random probes of a table of `table_bytes`.
+inline double misses(double probes, double table_bytes) {
+  return table_bytes <= cache_bytes ? 0.0 : probes * (1 - cache_bytes / table_bytes);
+}
 
 template <class Q, class Table>
 double filtered_rows(Q const& q, Table const& t) {
@@ -129,37 +141,45 @@ struct aggregation_plan {
     sg::cost::profile p;
     const double s = static_cast<double>(std::ranges::distance(shards));
     if (s == 0) return p;
-    double shard_groups = 0, filtered = 0, shipped_rows_bytes = 0;
+    double shard_groups = 0, filtered = 0, shipped_rows_bytes = 0, shard_misses = 0;
+    const double entry_bytes = 2 * static_cast<double>(sizeof(key) + sizeof(states));  // a table at ~50 % load
     for (auto const& t : shards) {
       const double rows = detail::filtered_rows(query, t);
+      const double groups = detail::groups(query, t, rows);
       p.rows_read += t.rows;
-      p.cpu_rows += t.rows;  // the filter
       filtered += rows;
-      shard_groups += detail::groups(query, t, rows);
+      shard_groups += groups;
+      shard_misses += detail::misses(rows, groups * entry_bytes);
       shipped_rows_bytes += rows * t.row_bytes;
     }
     const auto global = merge_all(shards);
     const double g = std::min(filtered, detail::groups(query, global, filtered));
     const double heap = detail::key_heap_bytes(query, global);
     const double partial_bytes = static_cast<double>(sizeof(merge::partial_group<key, states>)) + heap;
-    const double entry_bytes = 2 * (static_cast<double>(sizeof(key) + sizeof(states)) + heap);  // table at ~50 % load
+    const double table_bytes = g * (entry_bytes + 2 * heap);
     const double result_bytes = static_cast<double>(sizeof(result)) + heap;
     p.requests = s;
     p.result_rows = g;
     switch (strategy) {
       case aggregation_strategy::one_phase:
-        p.cpu_rows += filtered;  // the coordinator hashes every row
+        p.cpu_rows = 2 * filtered;  // copied into the answer; hashed by the coordinator
+        p.cache_misses = detail::misses(filtered, table_bytes);
         p.bytes_sent = shipped_rows_bytes;
-        p.coordinator_bytes = g * entry_bytes;
+        p.coordinator_bytes = table_bytes;
         break;
       case aggregation_strategy::two_phase:
-        p.cpu_rows += filtered + shard_groups;  // shards hash rows; the coordinator merges partials
+        p.cpu_rows = filtered + 2 * shard_groups;  // shards hash rows; states copied, merged by the coordinator
+        p.cache_misses = shard_misses + detail::misses(shard_groups, table_bytes);
         p.bytes_sent = shard_groups * partial_bytes;
-        p.coordinator_bytes = g * entry_bytes + (g * entry_bytes > (1 << 20) ? shard_groups * partial_bytes : 0.0);
+        p.coordinator_bytes = table_bytes + (table_bytes > (1 << 20) ? shard_groups * partial_bytes : 0.0);
         break;
       case aggregation_strategy::three_phase:
         p.requests = s + s * s;  // the query, then the exchange between shards
-        p.cpu_rows += filtered + 2 * shard_groups + g;  // hash, partition, merge slices, concatenate
+        // Per group, beyond two-phase: routed (a hash), bucketed, copied and merged into a
+        // slice; then finished, sorted into the answer and checked for colocation. Counted
+        // as 4 rows' work each (a state is several words; the check is another hash probe).
+        p.cpu_rows = filtered + 2 * shard_groups + 4 * (shard_groups + g);
+        p.cache_misses = shard_misses + detail::misses(shard_groups, table_bytes / s) + detail::misses(g, table_bytes);
         p.bytes_sent = shard_groups * partial_bytes * (s - 1) / s + g * result_bytes;
         p.coordinator_bytes = g * result_bytes;
         break;
@@ -203,7 +223,7 @@ struct top_k_plan {
       const double rows = detail::filtered_rows(query, t);
       p.requests += 1;
       p.rows_read += t.rows;
-      p.cpu_rows += t.rows;
+      p.cpu_rows += rows;  // copied into the answer
       all += rows;
       const double out = pushdown ? std::min(rows, keep) : rows;
       if (pushdown) p.cpu_rows += rows * std::log2(std::max(2.0, std::min(rows, keep)));  // selection on the shard
@@ -213,7 +233,7 @@ struct top_k_plan {
     }
     p.bytes_sent = sent_bytes;
     p.cpu_rows += pushdown ? sent * std::log2(std::max(2.0, static_cast<double>(std::ranges::distance(shards))))
-                           : sent * std::log2(std::max(2.0, std::min(sent, keep)));
+                           : sent * (1 + std::log2(std::max(2.0, std::min(sent, keep))));  // read again, selected
     p.coordinator_bytes = sent * bytes;
     p.result_rows = std::min(all, static_cast<double>(query.limit_part.count));
     return p;
@@ -254,15 +274,16 @@ struct lookup_plan {
       bytes += m * t.row_bytes;
     }
     if (targeted) {
-      // Each key: one descent of a sorted index; then the matching rows are read.
+      // Each key: routed to its shard, then one descent of a sorted index; then the
+      // matching rows are read.
       p.requests = std::min(shards_hit, s);
       p.rows_read = matched;
-      p.cpu_rows = keys * std::log2(2 + rows / s) + matched;
+      p.cpu_rows = keys * (1 + std::log2(2 + rows / s)) + matched;  // routed, then a descent
     } else {
       // Each row: a binary search of the IN list.
       p.requests = s;
       p.rows_read = rows;
-      p.cpu_rows = rows * std::log2(2 + keys) + matched;
+      p.cpu_rows = rows * std::log2(1 + keys) + matched;
     }
     p.bytes_sent = bytes;
     p.coordinator_bytes = bytes;
@@ -332,25 +353,31 @@ struct join_plan {
     const double out = l.rows * r.rows / std::max(ndv(l, left_key), ndv(r, right_key));
     const double out_bytes = out * (l.row_bytes + r.row_bytes);
     const double l_bytes = l.rows * l.row_bytes, r_bytes = r.rows * r.row_bytes;
+    const double entry_bytes = 16;  // a key's slot in the build table, and a row's chain link
     p.rows_read = l.rows + r.rows;
     p.result_rows = out;
     p.requests = s;
     p.cpu_rows = r.rows + l.rows + 2 * out;  // build, probe, emit, concatenate
     p.bytes_sent = out_bytes;
     p.coordinator_bytes = out_bytes;
+    // Each shard builds on a slice of the right input (all of it when broadcast) and probes it
+    // with its left rows.
+    double build_rows = r.rows / s;
     switch (strategy) {
-      case join_strategy::broadcast:  // every shard gets what it lacks of the right input, builds on all of it
+      case join_strategy::broadcast:  // every shard gets what it lacks of the right input
+        build_rows = r.rows;
         p.requests += s * s;
-        p.cpu_rows += (s - 1) * r.rows;
+        p.cpu_rows += 2 * (s - 1) * r.rows;  // copied in, and built on every shard
         p.bytes_sent += r_bytes * (s - 1);
         break;
-      case join_strategy::shuffle:  // both inputs partitioned and (s - 1) / s of them moved
+      case join_strategy::shuffle:  // both inputs partitioned, copied and (s - 1) / s of them moved
         p.requests += s * s;
-        p.cpu_rows += l.rows + r.rows;
+        p.cpu_rows += 2 * (l.rows + r.rows);
         p.bytes_sent += (l_bytes + r_bytes) * (s - 1) / s;
         break;
       case join_strategy::colocated: break;
     }
+    p.cache_misses = s * detail::misses(build_rows + l.rows / s, build_rows * entry_bytes);
     return p;
   }
 };
