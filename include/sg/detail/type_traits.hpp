@@ -1,6 +1,7 @@
 // sg/detail/type_traits.hpp — private helpers shared by sg's headers.
 #pragma once
 
+#include <optional>
 #include <type_traits>
 
 namespace sg::detail {
@@ -11,6 +12,12 @@ inline constexpr bool always_false = false;
 
 template <class T>
 concept not_void = !std::is_void_v<T>;
+
+// Whether T is a std::optional (a nullable column: empty is SQL NULL).
+template <class T>
+inline constexpr bool is_optional = false;
+template <class T>
+inline constexpr bool is_optional<std::optional<T>> = true;
 
 // std::forward_like (C++23) for the one case sg needs: an element of a range taken as an
 // rvalue when the range itself was an rvalue.

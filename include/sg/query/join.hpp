@@ -13,6 +13,8 @@
 // boost::hash and compare with ==; either side may be empty. Example: tests/query/join.cpp.
 #pragma once
 
+#include <sg/detail/type_traits.hpp>
+
 #include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -30,11 +32,6 @@
 namespace sg::local {
 
 namespace detail {
-
-template <class T>
-inline constexpr bool is_optional_key = false;
-template <class T>
-inline constexpr bool is_optional_key<std::optional<T>> = true;
 
 // The join key as the table stores it: the optional's value (NULL rows never get here).
 template <class K>
@@ -76,7 +73,7 @@ struct hash_join_fn {
     // Rows go in from last to first, so that each chain runs in right's order.
     for (std::size_t i = rows.size(); i-- > 0;) {
       decltype(auto) k = std::invoke(right_key, *rows[i]);
-      if constexpr (detail::is_optional_key<rk>) {
+      if constexpr (sg::detail::is_optional<rk>) {
         if (!k) continue;
         auto [it, fresh] = head.try_emplace(*k, static_cast<std::uint32_t>(i));
         if (!fresh) next[i] = std::exchange(it->second, static_cast<std::uint32_t>(i));
@@ -94,7 +91,7 @@ struct hash_join_fn {
     };
     for (auto const& l : left) {
       decltype(auto) k = std::invoke(left_key, l);
-      if constexpr (detail::is_optional_key<lk>) {
+      if constexpr (sg::detail::is_optional<lk>) {
         if (k) emit(l, *k);
       } else {
         emit(l, k);

@@ -22,6 +22,8 @@
 // Example: tests/query/predicate.cpp.
 #pragma once
 
+#include <sg/detail/type_traits.hpp>
+
 #include <algorithm>
 #include <concepts>
 #include <cstddef>
@@ -77,11 +79,6 @@ constexpr named_column<Proj> named(std::string_view name, Proj proj) {
 }
 
 namespace detail {
-
-template <class T>
-inline constexpr bool is_optional = false;
-template <class T>
-inline constexpr bool is_optional<std::optional<T>> = true;
 
 // A constant as a predicate keeps it: strings (literals, views) become std::string, since
 // a predicate is a value and must not point into a caller's buffer.
