@@ -235,7 +235,7 @@ scenario aggregation(std::mt19937_64& rng, std::size_t shards, std::size_t rows,
     }
     using rows_t = decltype(sg::local::merge_exchanged(q, inbox[0]));
     auto acc = q.colocated().accumulator<rows_t>();
-    for (std::size_t j = 0; j < shards; ++j) acc.add(j, w.send(sg::local::merge_exchanged(q, inbox[j])));
+    for (std::size_t j = 0; j < shards; ++j) acc.add(j, w.send(sg::local::merge_exchanged(q, std::move(inbox[j]))));
     return digest(std::move(acc).finish());
   };
   record(s, stats_of(data),

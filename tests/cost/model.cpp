@@ -208,6 +208,12 @@ TEST_CASE("plans: targeted lookups win for a few keys, a scan for more keys than
   std::vector<int> many(600000);  // more keys than rows: a scan of the rows beats a descent per key
   for (int i = 0; i < 600000; ++i) many[static_cast<std::size_t>(i)] = i;
   CHECK(plans_for(many).index == 1);
+  struct off_by_one {
+    std::size_t shard_of(int) const { return 8; }
+    std::size_t shard_count() const { return 8; }
+  };
+  auto q = sg::query(sg::where(sg::in(&row::key, {1})));
+  CHECK_THROWS_AS(sg::cost::targeted<row>(q, off_by_one{}, std::vector<int>{1}), std::out_of_range);
   // Both plans return the same rows: the same bytes on the network.
   CHECK(few.estimates[0].terms[2] == Approx(few.estimates[1].terms[2]));
 }

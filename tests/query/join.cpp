@@ -100,7 +100,9 @@ TEST_CASE("three-phase aggregation: exchange, merge a slice per shard, coordinat
     }
     // Phase 2: each shard finishes its slice; phase 3: the colocated query's merge.
     auto acc = q.colocated().accumulator<decltype(sg::local::merge_exchanged(q, inbox[0]))>();
+    const auto sent = inbox;
     for (std::size_t j = 0; j < shards; ++j) acc.add(j, sg::local::merge_exchanged(q, inbox[j]));
+    REQUIRE(inbox == sent);  // an lvalue range is read, not moved from
     REQUIRE(std::move(acc).finish() == sg::local::evaluate(q, all));
   }
 }

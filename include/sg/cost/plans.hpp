@@ -52,7 +52,8 @@
 #include <cstddef>
 #include <optional>
 #include <ranges>
-#include <set>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -253,7 +254,7 @@ top_k_plan<Row, Q> fetch_all(Q q) {
 template <class Row, class Q>
 struct lookup_plan {
   Q query;
-  double keys = 0;        // distinct keys looked up
+  double keys = 0;        // keys looked up (as the caller gave them)
   double shards_hit = 0;  // shards that own at least one of them
   bool targeted = false;
 
@@ -292,17 +293,24 @@ struct lookup_plan {
   }
 };
 
-// Ask only the shards that own `keys` under partitioner p (distinct keys and shards are
-// counted here, once); each looks its keys up in an index.
+// Ask only the shards that own `keys` under partitioner p (give the keys without
+// duplicates: each is one lookup); each shard looks its keys up in an index. The shards
+// hit are counted here, once. A partitioner that names a shard outside
+// [0, shard_count()) throws std::out_of_range.
 template <class Row, class Q, class P, std::ranges::input_range Keys>
 lookup_plan<Row, Q> targeted(Q q, P const& p, Keys const& keys) {
-  std::set<std::size_t> shards;
-  std::size_t n = 0;
+  std::vector<bool> hit(static_cast<std::size_t>(p.shard_count()));
+  std::size_t n = 0, shards = 0;
   for (auto const& k : keys) {
-    shards.insert(static_cast<std::size_t>(p.shard_of(k)));
+    const auto i = static_cast<std::size_t>(p.shard_of(k));
+    if (i >= hit.size())
+      throw std::out_of_range("sg::cost::targeted: the partitioner put key " + std::to_string(n) + " on shard " +
+                              std::to_string(i) + " of " + std::to_string(hit.size()));
+    if (!hit[i]) ++shards;
+    hit[i] = true;
     ++n;
   }
-  return {std::move(q), static_cast<double>(n), static_cast<double>(shards.size()), true};
+  return {std::move(q), static_cast<double>(n), static_cast<double>(shards), true};
 }
 // Ask every shard; each scans its rows against the query's WHERE (`keys`: the IN list's length).
 template <class Row, class Q>

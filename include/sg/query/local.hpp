@@ -21,6 +21,7 @@
 // Example: tests/query/query.cpp.
 #pragma once
 
+#include <sg/detail/type_traits.hpp>
 #include <sg/merge/hash_aggregate.hpp>
 #include <sg/merge/top_k.hpp>
 #include <sg/partition/split.hpp>
@@ -145,6 +146,7 @@ std::vector<Row> run_rows(Q const& q, Rows& rows) {
 
 // Finishes the groups of `tables` (partial tables that together hold every row of their
 // groups) as a shard that owns them: merged, finished, HAVING, sorted, cut to offset + n.
+// The tables are moved from only when the range itself is an rvalue.
 template <class Key, class States, class Q, class Tables>
 auto finish_groups(Q const& q, Tables&& tables) {
   using table = std::vector<merge::partial_group<Key, States>>;
@@ -155,7 +157,7 @@ auto finish_groups(Q const& q, Tables&& tables) {
   sg::detail::grouped_accumulator<table, Key, States, typename Q::aggregates_type, decltype(q.having_part),
                                   decltype(q.order_by_part), limit_type>
       acc(q.aggregates(), q.having_part, q.order_by_part, shard_limit);
-  for (auto&& t : tables) acc.add(0, table(std::move(t)));
+  for (auto&& t : tables) acc.add(0, table(sg::detail::forward_element<Tables>(t)));
   return std::move(acc).finish();
 }
 
@@ -229,7 +231,7 @@ struct merge_exchanged_fn {
                   "sg::local::merge_exchanged: the second argument must be a range of partial tables "
                   "(what sg::local::exchange gave each shard)");
     using group = std::ranges::range_value_t<table>;
-    return detail::finish_groups<decltype(group::key), decltype(group::states)>(q, tables);
+    return detail::finish_groups<decltype(group::key), decltype(group::states)>(q, std::forward<Tables>(tables));
   }
 };
 
