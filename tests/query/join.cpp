@@ -71,6 +71,13 @@ TEST_CASE("hash_join: equals a nested loop, in its order, NULL keys matching not
   auto evens = xs | std::views::filter([](int x) { return x % 2 == 0; });
   const auto j = sg::local::hash_join(evens, xs, [](int x) { return x / 2; }, [](int y) { return y; });
   CHECK(j == std::vector<std::pair<int, int>>{{2, 1}, {4, 2}, {6, 3}});
+  // A filtering view (not const-iterable) as the build side.
+  CHECK(sg::local::hash_join(xs, evens, [](int x) { return 2 * x; }, [](int y) { return y; }) ==
+        std::vector<std::pair<int, int>>{{1, 2}, {2, 4}, {3, 6}});
+  // A build side whose rows are made on the fly (prvalues): still joined, nothing dangles.
+  auto tens = xs | std::views::transform([](int x) { return x * 10; });
+  const auto k = sg::local::hash_join(xs, tens, [](int x) { return x * 10; }, [](int y) { return y; });
+  CHECK(k == std::vector<std::pair<int, int>>{{1, 10}, {2, 20}, {3, 30}, {4, 40}, {5, 50}, {6, 60}});
 }
 
 TEST_CASE("three-phase aggregation: exchange, merge a slice per shard, coordinator concatenates", "[query][exchange]") {

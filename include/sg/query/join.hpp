@@ -62,18 +62,33 @@ struct hash_join_fn {
       { k == l } -> std::convertible_to<bool>;
     }, "sg::local::hash_join: the right key must hash with boost::hash and compare with == to the left key");
 
+    // The build side is referred to by address: a range that yields its rows by value (a
+    // transforming view) is copied once first, so that no address dangles.
+    if constexpr (std::is_lvalue_reference_v<std::ranges::range_reference_t<Right>>) {
+      return join<L, R, key, lk, rk>(left, right, left_key, right_key);
+    } else {
+      std::vector<R> owned;
+      for (auto&& r : right) owned.push_back(std::forward<decltype(r)>(r));
+      return join<L, R, key, lk, rk>(left, owned, left_key, right_key);
+    }
+  }
+
+ private:
+  template <class L, class R, class Key, class LK, class RK, class Left, class Right, class LeftKey, class RightKey>
+  static std::vector<std::pair<L, R>> join(Left& left, Right& right, LeftKey const& left_key,
+                                           RightKey const& right_key) {
     // Build: head[key] is the last row of the key; next[i] the row before i of the same key.
     constexpr std::uint32_t none = 0xffffffffu;
     std::vector<R const*> rows;
     for (auto const& r : right) rows.push_back(&r);
     if (rows.size() >= none) throw std::length_error("sg::local::hash_join: more than 2^32 - 2 rows on the build side");
-    boost::unordered_flat_map<key, std::uint32_t, boost::hash<key>> head;
+    boost::unordered_flat_map<Key, std::uint32_t, boost::hash<Key>> head;
     head.reserve(rows.size());
     std::vector<std::uint32_t> next(rows.size(), none);
     // Rows go in from last to first, so that each chain runs in right's order.
     for (std::size_t i = rows.size(); i-- > 0;) {
       decltype(auto) k = std::invoke(right_key, *rows[i]);
-      if constexpr (sg::detail::is_optional<rk>) {
+      if constexpr (sg::detail::is_optional<RK>) {
         if (!k) continue;
         auto [it, fresh] = head.try_emplace(*k, static_cast<std::uint32_t>(i));
         if (!fresh) next[i] = std::exchange(it->second, static_cast<std::uint32_t>(i));
@@ -91,7 +106,7 @@ struct hash_join_fn {
     };
     for (auto const& l : left) {
       decltype(auto) k = std::invoke(left_key, l);
-      if constexpr (sg::detail::is_optional<lk>) {
+      if constexpr (sg::detail::is_optional<LK>) {
         if (k) emit(l, *k);
       } else {
         emit(l, k);
