@@ -198,6 +198,13 @@ void record(scenario& s, Stats stats, boost::hana::tuple<Plans...> plans, boost:
 
 std::size_t digest_rows(std::size_t n, std::int64_t sum) { return n * 1000003u + static_cast<std::size_t>(sum); }
 
+// The digest of a row answer: its size and the sum of its ids.
+std::size_t digest_of_facts(std::vector<fact> const& result) {
+  std::int64_t sum = 0;
+  for (auto const& r : result) sum += r.id;
+  return digest_rows(result.size(), sum);
+}
+
 // Aggregation: SELECT key, COUNT(*), SUM(cents) WHERE day < cut GROUP BY key.
 scenario aggregation(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::int64_t groups, double sel,
                      bool skew, int reps) {
@@ -252,21 +259,16 @@ scenario top_k(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::
   auto data = make_facts(rng, shards, rows, 1000, false, false);
   auto where = sg::where(sg::lt(&fact::day, static_cast<std::int32_t>(sel * 1000)));
   auto q = sg::query(where, sg::order_by(sg::desc(&fact::cents), sg::asc(&fact::id)), sg::limit(k));
-  auto digest = [](auto const& result) {
-    std::int64_t sum = 0;
-    for (auto const& r : result) sum += r.id;
-    return digest_rows(result.size(), sum);
-  };
   auto pushdown = [&](wire& w) {
     auto acc = q.accumulator<std::vector<fact>>();
     for (std::size_t i = 0; i < data.size(); ++i) acc.add(i, w.send(sg::local::run(q, data[i])));
-    return digest(std::move(acc).finish());
+    return digest_of_facts(std::move(acc).finish());
   };
   auto fetch = [&](wire& w) {
     std::vector<std::vector<fact>> shipped;
     auto filter = sg::query(where);
     for (auto const& d : data) shipped.push_back(w.send(sg::local::run(filter, d)));
-    return digest(sg::local::evaluate(q, shipped | std::views::join));
+    return digest_of_facts(sg::local::evaluate(q, shipped | std::views::join));
   };
   record(s, stats_of(data), boost::hana::make_tuple(sg::cost::top_k_pushdown<fact>(q), sg::cost::fetch_all<fact>(q)),
          boost::hana::make_tuple(pushdown, fetch), reps);
@@ -287,11 +289,6 @@ scenario lookup(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std:
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   const sg::partition::jump<> p(shards);
   auto q = sg::query(sg::where(sg::in(&fact::key, keys)));
-  auto digest = [](std::vector<fact> const& result) {
-    std::int64_t sum = 0;
-    for (auto const& r : result) sum += r.id;
-    return digest_rows(result.size(), sum);
-  };
   auto targeted = [&](wire& w) {
     auto routed = sg::partition::split(keys, p);
     std::vector<fact> result;
@@ -305,7 +302,7 @@ scenario lookup(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std:
       auto got = w.send(found);
       result.insert(result.end(), got.begin(), got.end());
     }
-    return digest(result);
+    return digest_of_facts(result);
   };
   auto scan = [&](wire& w) {
     std::vector<fact> result;
@@ -313,7 +310,7 @@ scenario lookup(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std:
       auto got = w.send(sg::local::run(q, d));
       result.insert(result.end(), got.begin(), got.end());
     }
-    return digest(result);
+    return digest_of_facts(result);
   };
   record(s, stats_of(data),
          boost::hana::make_tuple(sg::cost::targeted<fact>(q, p, keys), sg::cost::full_scatter<fact>(q, keys.size())),
@@ -340,16 +337,14 @@ scenario join(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::s
   for (auto const& l : left) lstats.push_back(sg::cost::collect(l, &fact::key));
   using out_t = std::vector<std::pair<fact, dim>>;
   auto gather = [](wire& w, std::vector<out_t> const& parts) {
-    std::size_t n = 0;
-    std::int64_t sum = 0;
     out_t all;
     for (auto const& part : parts) {
       auto got = w.send(part);
       all.insert(all.end(), got.begin(), got.end());
     }
+    std::int64_t sum = 0;
     for (auto const& [f, d] : all) sum += f.id + d.a;
-    n = all.size();
-    return digest_rows(n, sum);
+    return digest_rows(all.size(), sum);
   };
   auto broadcast = [&](wire& w) {
     std::vector<out_t> parts;
