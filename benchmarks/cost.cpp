@@ -2,8 +2,8 @@
 // scenarios (data sizes, selectivities, group counts, skew, shard counts, key counts, join
 // sizes) every alternative plan is executed for real, in memory, and its cost measured;
 // sg's choice is then compared with the cheapest measured plan. The model's weights are
-// first fitted (non-negative least squares on relative error) on a separate calibration
-// grid whose parameter values differ from the measured grid's.
+// first fitted (non-negative least squares on the differences between plans) on a
+// separate calibration grid whose parameter values differ from the measured grid's.
 //
 //   build/bench/benchmarks/cost_accuracy [--smoke] [--verbose]
 //
@@ -439,27 +439,35 @@ struct deployment {
   double cost(measured const& m) const { return m.ns + m.bytes * ns_per_byte + m.messages * ns_per_message; }
 };
 
-// Non-negative least squares on relative error: minimise Σ ((w·x_i − y_i) / y_i)² over
-// w ≥ 0, by projected coordinate descent on the normal equations. The memory term is left
-// at 0: coordinator memory is a limit a deployment prices by policy (a weight the user
-// sets), not time — fitted to time, it only learns that big tables are slow, which the
-// cache term already says, and then prefers the plan with the small coordinator for the
-// wrong reason.
+// Non-negative least squares on the differences between a scenario's plans: minimise
+// Σ ((w·(x_a − x_b) − (y_a − y_b)) / (y_a + y_b))² over every pair of plans of a scenario,
+// over w ≥ 0, by projected coordinate descent on the normal equations. A choice depends
+// only on how the plans of one scenario differ, so that is what is fitted (a fit of each
+// plan's own cost spends its freedom on what all plans share, such as reading the rows).
+// The memory term is left at 0: coordinator memory is a limit a deployment prices by
+// policy (a weight the user sets), not time — fitted to time, it only learns that big
+// tables are slow, which the cache term already says, and then prefers the plan with the
+// small coordinator for the wrong reason.
 std::array<double, terms> calibrate(std::vector<scenario> const& grid, deployment const& d) {
   constexpr std::size_t memory = 3;
   std::array<std::array<double, terms>, terms> h{};
   std::array<double, terms> b{};
   for (auto const& s : grid)
-    for (auto const& a : s.alternatives) {
-      if (!a.applicable) continue;
-      const double y = d.cost(a.real);
-      auto x = features(a.estimate);
-      for (auto& v : x) v /= y;
-      for (std::size_t i = 0; i < terms; ++i) {
-        b[i] += x[i];
-        for (std::size_t j = 0; j < terms; ++j) h[i][j] += x[i] * x[j];
+    for (std::size_t i = 0; i < s.alternatives.size(); ++i)
+      for (std::size_t j = i + 1; j < s.alternatives.size(); ++j) {
+        auto const& p = s.alternatives[i];
+        auto const& o = s.alternatives[j];
+        if (!p.applicable || !o.applicable) continue;
+        const double scale = d.cost(p.real) + d.cost(o.real);
+        const double y = (d.cost(p.real) - d.cost(o.real)) / scale;
+        auto x = features(p.estimate);
+        const auto xo = features(o.estimate);
+        for (std::size_t t = 0; t < terms; ++t) x[t] = (x[t] - xo[t]) / scale;
+        for (std::size_t t = 0; t < terms; ++t) {
+          b[t] += x[t] * y;
+          for (std::size_t u = 0; u < terms; ++u) h[t][u] += x[t] * x[u];
+        }
       }
-    }
   std::array<double, terms> w{};
   for (int sweep = 0; sweep < 20000; ++sweep)
     for (std::size_t i = 0; i < terms; ++i) {

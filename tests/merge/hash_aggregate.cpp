@@ -154,6 +154,54 @@ TEST_CASE("hash_aggregate: beyond the cache-sized table it partitions, and loses
   }
 }
 
+TEST_CASE("hash_aggregate: a whole hash table adopted first, after other answers, or before many more",
+          "[merge][hash_aggregate]") {
+  // group_table::adopt is the single-node path (sg::local::evaluate, a co-located shard):
+  // a table of distinct groups taken without hashing again when nothing came before it,
+  // merged group by group otherwise; later answers still merge into it, past the
+  // partitioning threshold too.
+  SG_SEEDED_RNG(rng);
+  const auto aggs = boost::hana::make_tuple(sg::agg::count(), sg::agg::sum(&row::cents));
+  using traits = sg::merge::detail::row_traits<row, int row::*, decltype(sg::agg::count()),
+                                               decltype(sg::agg::sum(&row::cents))>;
+  using table = sg::merge::detail::group_table<int, traits::states_type, std::remove_const_t<decltype(aggs)>>;
+  auto map_of = [&](std::vector<row> const& rows) {
+    return sg::merge::detail::partial_map<int, traits::states_type>(&row::region, aggs, rows);
+  };
+  auto drained = [](table& t) {
+    std::map<int, std::pair<std::uint64_t, std::int64_t>> out;
+    t.drain_finished([&](int&& k, std::uint64_t n, std::int64_t sum) { CHECK(out.emplace(k, std::pair{n, sum}).second); });
+    return out;
+  };
+  auto want_of = [](shards_t const& shards) {
+    std::map<int, std::pair<std::uint64_t, std::int64_t>> out;
+    for (auto const& s : shards)
+      for (auto const& r : s) {
+        auto& [n, sum] = out[r.region];
+        ++n;
+        sum += r.cents;
+      }
+    return out;
+  };
+  for (const int keys : {1, 40, 5000, 300'000}) {
+    shards_t shards(3);
+    for (auto& s : shards)
+      for (int i = 0; i < (keys > 5000 ? 150'000 : 500); ++i)
+        s.push_back({static_cast<int>(rng() % static_cast<unsigned>(keys)), "c", static_cast<std::int64_t>(rng() % 1000), 0});
+    const auto want = want_of(shards);
+    table first(aggs);  // adopted into an empty table, then two answers merged into it
+    first.adopt(map_of(shards[0]));
+    first.merge_all(sg::merge::detail::partial_table<int, traits::states_type>(&row::region, aggs, shards[1]));
+    first.merge_all(sg::merge::detail::partial_table<int, traits::states_type>(&row::region, aggs, shards[2]));
+    CHECK(drained(first) == want);
+    table later(aggs);  // adopted after an answer: merged group by group
+    later.merge_all(sg::merge::detail::partial_table<int, traits::states_type>(&row::region, aggs, shards[0]));
+    later.adopt(map_of(shards[1]));
+    later.adopt(map_of(shards[2]));
+    CHECK(drained(later) == want);
+  }
+}
+
 TEST_CASE("hash_aggregate: composite keys, string keys, sketches", "[merge][hash_aggregate]") {
   shards_t shards{{{1, "ann", 10, 1.0}, {1, "bob", 20, 2.0}, {2, "ann", 5, 3.0}},
                   {{1, "ann", 30, 4.0}},

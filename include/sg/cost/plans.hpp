@@ -55,6 +55,7 @@
 #include <stdexcept>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace sg::cost {
@@ -79,6 +80,12 @@ double filtered_rows(Q const& q, Table const& t) {
     return t.rows * selectivity(q.where_part.predicate, t);
   else
     return t.rows;
+}
+
+// Comparisons to put the first `keep` of `rows` rows in order: a linear selection, then
+// a sort of what it kept (sg::merge::detail::first_rows), or a sort of them all.
+inline double first_rows_work(double rows, double keep) {
+  return rows > keep ? rows + keep * std::log2(std::max(2.0, keep)) : rows * std::log2(std::max(2.0, rows));
 }
 
 // The number of groups among `rows` rows of table t: the product of the keys' distinct
@@ -159,6 +166,15 @@ struct aggregation_plan {
     const double partial_bytes = static_cast<double>(sizeof(merge::partial_group<key, states>)) + heap;
     const double table_bytes = g * (entry_bytes + 2 * heap);
     const double result_bytes = static_cast<double>(sizeof(result)) + heap;
+    // Merging `partials` states into a table of `groups`: random probes while the table
+    // fits hash_aggregate's single table (its ~1 MiB limit); beyond, the merge radix-
+    // partitions the states first (sg/merge/hash_aggregate.hpp), and each state then costs
+    // about two misses (the swap into its partition, the probe of the partition's table).
+    const double single_table_groups =
+        std::max(4096.0, cache_bytes / static_cast<double>(sizeof(std::pair<key, states>)));
+    auto merge_misses = [&](double partials, double groups) {
+      return groups > single_table_groups ? 2 * partials : detail::misses(partials, groups * entry_bytes);
+    };
     p.requests = s;
     p.result_rows = g;
     switch (strategy) {
@@ -170,7 +186,7 @@ struct aggregation_plan {
         break;
       case aggregation_strategy::two_phase:
         p.cpu_rows = filtered + 2 * shard_groups;  // shards hash rows; states copied, merged by the coordinator
-        p.cache_misses = shard_misses + detail::misses(shard_groups, table_bytes);
+        p.cache_misses = shard_misses + merge_misses(shard_groups, g);
         p.bytes_sent = shard_groups * partial_bytes;
         p.coordinator_bytes = table_bytes + (table_bytes > (1 << 20) ? shard_groups * partial_bytes : 0.0);
         break;
@@ -180,7 +196,11 @@ struct aggregation_plan {
         // slice; then finished, sorted into the answer and checked for colocation. Counted
         // as 4 rows' work each (a state is several words; the check is another hash probe).
         p.cpu_rows = filtered + 2 * shard_groups + 4 * (shard_groups + g);
-        p.cache_misses = shard_misses + detail::misses(shard_groups, table_bytes / s) + detail::misses(g, table_bytes);
+        // The split scatters each state to its destination's bucket, and the copy on the
+        // way in lands cold: two misses a state. The coordinator's colocation check hashes
+        // every group's key once.
+        p.cache_misses = shard_misses + 2 * shard_groups + merge_misses(shard_groups, g / s) +
+                         detail::misses(g, g * 2 * static_cast<double>(sizeof(key) + sizeof(std::size_t)));
         p.bytes_sent = shard_groups * partial_bytes * (s - 1) / s + g * result_bytes;
         p.coordinator_bytes = g * result_bytes;
         break;
@@ -227,14 +247,14 @@ struct top_k_plan {
       p.cpu_rows += rows;  // copied into the answer
       all += rows;
       const double out = pushdown ? std::min(rows, keep) : rows;
-      if (pushdown) p.cpu_rows += rows * std::log2(std::max(2.0, std::min(rows, keep)));  // selection on the shard
+      if (pushdown) p.cpu_rows += detail::first_rows_work(rows, keep);  // on the shard
       sent += out;
       sent_bytes += out * t.row_bytes;
       bytes = std::max(bytes, t.row_bytes);
     }
     p.bytes_sent = sent_bytes;
     p.cpu_rows += pushdown ? sent * std::log2(std::max(2.0, static_cast<double>(std::ranges::distance(shards))))
-                           : sent * (1 + std::log2(std::max(2.0, std::min(sent, keep))));  // read again, selected
+                           : sent + detail::first_rows_work(sent, keep);  // read again, selected
     p.coordinator_bytes = sent * bytes;
     p.result_rows = std::min(all, static_cast<double>(query.limit_part.count));
     return p;

@@ -178,6 +178,21 @@ class group_table {
     }
   }
 
+  // Takes a whole table of distinct groups (partial_map's) when nothing has been merged
+  // yet, without hashing its groups again; otherwise merges them group by group.
+  void adopt(group_map<Key, States>&& groups) {
+    if (failed_) return;
+    if (single_.empty() && runs_.empty()) {  // a large one starts partitioning when merged into
+      single_ = std::move(groups);
+      return;
+    }
+    std::vector<group> table;
+    table.reserve(groups.size());
+    for (auto& [k, s] : groups) table.push_back({std::move(k.value), std::move(s)});
+    groups.clear();
+    merge_all(std::move(table));
+  }
+
   // Moves every group out finished: f(Key&&, V1&&, V2&&, ...) once per group, Vi the i-th
   // aggregate's finish() of its state. Rethrows the error that poisoned the table.
   template <class F>
@@ -344,9 +359,9 @@ auto init_states(Aggs const& aggs) {
   return boost::hana::unpack(aggs, [](auto const&... a) { return std::tuple{a.template init<Row>()...}; });
 }
 
-// The partial table of rows: one group per distinct key (the first phase).
+// The groups of rows, in a hash table: one entry per distinct key.
 template <class Key, class States, class KeyProj, class Aggs, class Rows>
-std::vector<partial_group<Key, States>> partial_table(KeyProj const& key, Aggs const& aggs, Rows&& rows) {
+group_map<Key, States> partial_map(KeyProj const& key, Aggs const& aggs, Rows&& rows) {
   using row = std::ranges::range_value_t<Rows>;
   group_map<Key, States> groups;
   for (auto&& r : rows) {
@@ -355,6 +370,13 @@ std::vector<partial_group<Key, States>> partial_table(KeyProj const& key, Aggs c
     if (at == groups.end()) at = groups.try_emplace(stored_key<Key>{Key(k)}, init_states<row>(aggs)).first;
     for_each_aggregate(aggs, [&](auto const& a, auto& s) { a.update(s, std::as_const(r)); }, at->second);
   }
+  return groups;
+}
+
+// The partial table of rows: one group per distinct key (the first phase).
+template <class Key, class States, class KeyProj, class Aggs, class Rows>
+std::vector<partial_group<Key, States>> partial_table(KeyProj const& key, Aggs const& aggs, Rows&& rows) {
+  auto groups = partial_map<Key, States>(key, aggs, std::forward<Rows>(rows));
   std::vector<partial_group<Key, States>> out;
   out.reserve(groups.size());
   for (auto& [k, s] : groups) out.push_back({std::move(k.value), std::move(s)});

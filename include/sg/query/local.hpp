@@ -16,7 +16,8 @@
 //  * a groups_colocated() query: finished result rows after HAVING, sorted, cut to
 //    offset + n.
 // Rows are read once, in order, and copied only into the answer. evaluate(q, rows) is
-// run followed by the coordinator's merge of that one answer: the query's result.
+// run followed by the coordinator's merge of that one answer: the query's result (a
+// grouped query's groups go from their one hash table straight to the finish).
 // A misuse fails with one sentence (the clause that does not fit the rows).
 // Example: tests/query/query.cpp.
 #pragma once
@@ -147,18 +148,33 @@ std::vector<Row> run_rows(Q const& q, Rows& rows) {
 // Finishes the groups of `tables` (partial tables that together hold every row of their
 // groups) as a shard that owns them: merged, finished, HAVING, sorted, cut to offset + n.
 // The tables are moved from only when the range itself is an rvalue.
-template <class Key, class States, class Q, class Tables>
-auto finish_groups(Q const& q, Tables&& tables) {
+// The accumulator of a shard that owns its groups: q's, with the limit at offset + n.
+template <class Key, class States, class Q>
+auto owner_accumulator(Q const& q) {
   using table = std::vector<merge::partial_group<Key, States>>;
   using limit_type = decltype(q.limit_part);
   limit_type shard_limit = q.limit_part;
   if constexpr (has_clause<limit_type>)
     shard_limit = limit_clause{q.limit_part.count == 0 ? 0 : q.limit_part.shard_rows(), 0};
-  sg::detail::grouped_accumulator<table, Key, States, typename Q::aggregates_type, decltype(q.having_part),
-                                  decltype(q.order_by_part), limit_type>
-      acc(q.aggregates(), q.having_part, q.order_by_part, shard_limit);
+  return sg::detail::grouped_accumulator<table, Key, States, typename Q::aggregates_type, decltype(q.having_part),
+                                         decltype(q.order_by_part), limit_type>(q.aggregates(), q.having_part,
+                                                                                q.order_by_part, shard_limit);
+}
+
+template <class Key, class States, class Q, class Tables>
+auto finish_groups(Q const& q, Tables&& tables) {
+  using table = std::vector<merge::partial_group<Key, States>>;
+  auto acc = owner_accumulator<Key, States>(q);
   for (auto&& t : tables) acc.add(0, table(sg::detail::forward_element<Tables>(t)));
   return std::move(acc).finish();
+}
+
+// The groups of `rows` in one hash table (hashed once; not yet a partial table).
+template <class Row, class Q, class Rows>
+auto group_rows(Q const& q, Rows& rows) {
+  using key = typename Q::template key_type<Row>;
+  using states = typename Q::template states_type<Row>;
+  return merge::detail::partial_map<key, states>(q.key_projection(), q.aggregates(), filtered(q, rows));
 }
 
 }  // namespace detail
@@ -174,11 +190,13 @@ struct run_fn {
       } else {
         using key = typename Q::template key_type<row>;
         using states = typename Q::template states_type<row>;
-        auto partial = merge::detail::partial_table<key, states>(q.key_projection(), q.aggregates(), detail::filtered(q, rows));
-        if constexpr (Q::two_phase)
-          return partial;
-        else
-          return detail::finish_groups<key, states>(q, std::views::single(std::move(partial)));
+        if constexpr (Q::two_phase) {
+          return merge::detail::partial_table<key, states>(q.key_projection(), q.aggregates(), detail::filtered(q, rows));
+        } else {
+          auto acc = detail::owner_accumulator<key, states>(q);
+          acc.adopt(detail::group_rows<row>(q, rows));
+          return std::move(acc).finish();
+        }
       }
     }
   }
@@ -191,10 +209,15 @@ struct evaluate_fn {
   // Query q over `rows` on one node: run, then the coordinator's merge of that answer.
   template <class Q, std::ranges::input_range Rows>
   auto operator()(Q const& q, Rows&& rows) const {
-    auto answer = run(q, rows);
-    auto acc = q.template accumulator<decltype(answer)>();
-    acc.add(0, std::move(answer));
-    return std::move(acc).finish();
+    using row = std::remove_cvref_t<std::ranges::range_value_t<Rows>>;
+    if constexpr (detail::check<Q, row>()) {
+      auto acc = q.template accumulator<decltype(run(q, rows))>();
+      if constexpr (Q::grouped && Q::two_phase)
+        acc.adopt(detail::group_rows<row>(q, rows));  // one hash table, straight to the finish
+      else
+        acc.add(0, run(q, rows));
+      return std::move(acc).finish();
+    }
   }
 };
 

@@ -272,6 +272,9 @@ class grouped_accumulator {
       : groups_(std::move(aggs)), having_(std::move(having)), order_(std::move(order)), limit_(limit) {}
 
   void add(std::size_t, Resp&& answer) { groups_.merge_all(std::move(answer)); }
+  // The groups of one node's rows, straight from their hash table (sg::local::evaluate and
+  // a co-located shard): no second hashing.
+  void adopt(merge::detail::group_map<Key, States>&& groups) { groups_.adopt(std::move(groups)); }
 
   result_type finish() && {
     result_type out;
