@@ -12,6 +12,7 @@ packages=(
   librange-v3-dev                # lazy views
   catch2                         # tests (v2)
   libbenchmark-dev               # benchmarks
+  libsqlite3-dev                 # the SQLite adapter (sg::sqlite), its tests and the demo
   "$@"                           # extra packages a caller asks for
 )
 
