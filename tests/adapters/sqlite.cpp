@@ -150,6 +150,12 @@ TEST_CASE("sqlite: bad input and SQLite failures are errors in words, never defa
   require_error([&] { db.insert_all(insert, std::vector<order>{{5, "us", 1, 1}, {6, "us", 2, 2}, {1, "us", 3, 3}}); },
                 sq::make_error_code(SQLITE_CONSTRAINT_PRIMARYKEY), "UNIQUE constraint failed");
   CHECK(db.rows<std::int64_t>("SELECT COUNT(*) FROM orders") == std::vector<std::int64_t>{1});
+  // Inside a transaction of the caller's, the caller's ROLLBACK undoes a good batch too.
+  db.exec("BEGIN");
+  CHECK(db.insert_all(insert, std::vector<order>{{7, "us", 1, 1}}) == 1);
+  CHECK(db.rows<std::int64_t>("SELECT COUNT(*) FROM orders") == std::vector<std::int64_t>{2});
+  db.exec("ROLLBACK");
+  CHECK(db.rows<std::int64_t>("SELECT COUNT(*) FROM orders") == std::vector<std::int64_t>{1});
   // The connection stays usable after every error above.
   CHECK(db.rows<std::int64_t>("SELECT id FROM orders") == std::vector<std::int64_t>{1});
 }

@@ -461,11 +461,12 @@ class connection {
   }
 
   // Inserts every row of `rows` (tuples or aggregate structs) with the statement
-  // `insert_sql` (one ? per field), in one transaction: all rows or none.
+  // `insert_sql` (one ? per field), all rows or none: in a savepoint, so also inside a
+  // transaction of the caller's (whose own COMMIT or ROLLBACK then decides).
   template <std::ranges::input_range Rows>
   std::size_t insert_all(std::string const& insert_sql, Rows&& rows) {
     statement& st = prepare(insert_sql);
-    exec("BEGIN");
+    exec("SAVEPOINT sg_insert_all");
     std::size_t n = 0;
     try {
       for (auto const& r : rows) {
@@ -479,9 +480,9 @@ class connection {
         st.run();
         ++n;
       }
-      exec("COMMIT");
+      exec("RELEASE sg_insert_all");
     } catch (...) {
-      ::sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      ::sqlite3_exec(db_, "ROLLBACK TO sg_insert_all; RELEASE sg_insert_all", nullptr, nullptr, nullptr);
       throw;
     }
     return n;
