@@ -37,7 +37,8 @@
 // filtering a row is rows_read (the io term); cpu_rows counts the work beyond: rows
 // hashed, merged, compared, partitioned, copied into an answer. A probe of a hash table
 // larger than sg::cost::cache_bytes misses the cache with probability 1 − cache / size
-// (cache_misses, the cache term). The model is deliberately simple and documented
+// (cache_misses, the cache term); a merge into more groups than hash_aggregate keeps in
+// one table radix-partitions first, and costs two misses a state instead. The model is deliberately simple and documented
 // (docs/cost.md); benchmarks/cost.cpp measures how well it ranks real plans.
 #pragma once
 

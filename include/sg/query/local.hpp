@@ -145,9 +145,6 @@ std::vector<Row> run_rows(Q const& q, Rows& rows) {
   return out;
 }
 
-// Finishes the groups of `tables` (partial tables that together hold every row of their
-// groups) as a shard that owns them: merged, finished, HAVING, sorted, cut to offset + n.
-// The tables are moved from only when the range itself is an rvalue.
 // The accumulator of a shard that owns its groups: q's, with the limit at offset + n.
 template <class Key, class States, class Q>
 auto owner_accumulator(Q const& q) {
@@ -161,6 +158,9 @@ auto owner_accumulator(Q const& q) {
                                                                                 q.order_by_part, shard_limit);
 }
 
+// Finishes the groups of `tables` (partial tables that together hold every row of their
+// groups) as a shard that owns them: merged, finished, HAVING, sorted, cut to offset + n.
+// The tables are moved from only when the range itself is an rvalue.
 template <class Key, class States, class Q, class Tables>
 auto finish_groups(Q const& q, Tables&& tables) {
   using table = std::vector<merge::partial_group<Key, States>>;
