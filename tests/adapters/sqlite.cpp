@@ -129,6 +129,8 @@ TEST_CASE("sqlite: bad input and SQLite failures are errors in words, never defa
                 "gives 1 columns, but the row type has 2");
   require_error([&] { db.rows<std::int64_t>("SELECT id FROM orders WHERE id = ?"); }, bad,
                 "takes 1 parameters, but 0 were given");
+  require_error([&] { db.rows<std::int64_t>("SELECT 1; DELETE FROM orders"); }, bad, "holds more than one statement");
+  CHECK(db.rows<std::int64_t>("SELECT 1; ") == std::vector<std::int64_t>{1});  // a trailing ; is one statement
   require_error([&] { db.rows<std::int64_t>("SELECT ?", std::uint64_t{1} << 63); }, bad,
                 "does not fit SQLite's 64-bit signed integer");
   // SQLite's own errors keep SQLite's code and message.

@@ -312,10 +312,18 @@ class statement {
  public:
   statement() = default;
   statement(::sqlite3* db, std::string_view text) : db_(db) {
+    char const* tail = nullptr;
     int rc = ::sqlite3_prepare_v3(db, text.data(), static_cast<int>(text.size()), SQLITE_PREPARE_PERSISTENT, &stmt_,
-                                  nullptr);
+                                  &tail);
     if (rc != SQLITE_OK) detail::fail(db, rc, "preparing \"" + std::string(text) + "\"");
     if (stmt_ == nullptr) detail::bad_input("the SQL text \"" + std::string(text) + "\" holds no statement");
+    // A second statement would be ignored silently: refuse it (connection::exec runs scripts).
+    const std::string_view rest = text.substr(static_cast<std::size_t>(tail - text.data()));
+    if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+      ::sqlite3_finalize(std::exchange(stmt_, nullptr));
+      detail::bad_input("the SQL text \"" + std::string(text) +
+                        "\" holds more than one statement (connection::exec runs several)");
+    }
   }
   statement(statement&& o) noexcept : db_(std::exchange(o.db_, nullptr)), stmt_(std::exchange(o.stmt_, nullptr)) {}
   statement& operator=(statement&& o) noexcept {
