@@ -127,16 +127,11 @@ inline std::string column_label(::sqlite3_stmt* stmt, int i) {
 }
 
 template <class T>
-inline constexpr bool is_optional = false;
-template <class T>
-inline constexpr bool is_optional<std::optional<T>> = true;
-
-template <class T>
 inline constexpr bool is_column =
     std::is_same_v<T, bool> || std::is_integral_v<T> || std::is_floating_point_v<T> ||
     std::is_same_v<T, std::string> || std::is_same_v<T, blob>;
 template <class T>
-inline constexpr bool is_column<std::optional<T>> = is_column<T> && !is_optional<T>;
+inline constexpr bool is_column<std::optional<T>> = is_column<T> && !sg::detail::is_optional<T>;
 
 template <class T>
 inline constexpr bool is_tuple = false;
@@ -147,7 +142,7 @@ inline constexpr bool is_tuple<std::tuple<T...>> = true;
 template <class T>
 void read(::sqlite3_stmt* stmt, int i, T& out) {
   const int type = ::sqlite3_column_type(stmt, i);
-  if constexpr (is_optional<T>) {
+  if constexpr (sg::detail::is_optional<T>) {
     if (type == SQLITE_NULL) {
       out.reset();
     } else {
@@ -268,7 +263,7 @@ void bind_one(::sqlite3* db, ::sqlite3_stmt* stmt, int i, T const& v) {
   int rc = SQLITE_OK;
   if constexpr (std::is_same_v<T, std::nullopt_t> || std::is_same_v<T, std::nullptr_t>) {
     rc = ::sqlite3_bind_null(stmt, i);
-  } else if constexpr (is_optional<T>) {
+  } else if constexpr (sg::detail::is_optional<T>) {
     if (!v) {
       rc = ::sqlite3_bind_null(stmt, i);
     } else {
