@@ -47,6 +47,7 @@
 #include <mutex>
 #include <optional>
 #include <ranges>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -138,48 +139,86 @@ inline constexpr bool is_tuple = false;
 template <class... T>
 inline constexpr bool is_tuple<std::tuple<T...>> = true;
 
-// Reads column i of the current row into `out`.
-template <class T>
-void read(::sqlite3_stmt* stmt, int i, T& out) {
-  const int type = ::sqlite3_column_type(stmt, i);
+// Where values are read from: the columns of a statement's current row, or the arguments
+// of a function sg registers in SQLite (sg/adapters/sqlite_query.hpp). Each names value i
+// for an error message.
+struct column_source {
+  ::sqlite3_stmt* stmt;
+  int type(int i) const noexcept { return ::sqlite3_column_type(stmt, i); }
+  std::int64_t integer(int i) const noexcept { return ::sqlite3_column_int64(stmt, i); }
+  double real(int i) const noexcept { return ::sqlite3_column_double(stmt, i); }
+  std::string_view text(int i) const noexcept {
+    auto const* p = reinterpret_cast<char const*>(::sqlite3_column_text(stmt, i));
+    return {p, static_cast<std::size_t>(::sqlite3_column_bytes(stmt, i))};
+  }
+  std::span<std::byte const> bytes(int i) const noexcept {
+    auto const* p = static_cast<std::byte const*>(::sqlite3_column_blob(stmt, i));
+    return {p, static_cast<std::size_t>(::sqlite3_column_bytes(stmt, i))};
+  }
+  std::string label(int i) const { return column_label(stmt, i); }
+};
+
+struct argument_source {
+  ::sqlite3_value** argv;
+  std::span<std::string const> names;  // the columns the arguments are, in order
+  int type(int i) const noexcept { return ::sqlite3_value_type(argv[i]); }
+  std::int64_t integer(int i) const noexcept { return ::sqlite3_value_int64(argv[i]); }
+  double real(int i) const noexcept { return ::sqlite3_value_double(argv[i]); }
+  std::string_view text(int i) const noexcept {
+    auto const* p = reinterpret_cast<char const*>(::sqlite3_value_text(argv[i]));
+    return {p, static_cast<std::size_t>(::sqlite3_value_bytes(argv[i]))};
+  }
+  std::span<std::byte const> bytes(int i) const noexcept {
+    auto const* p = static_cast<std::byte const*>(::sqlite3_value_blob(argv[i]));
+    return {p, static_cast<std::size_t>(::sqlite3_value_bytes(argv[i]))};
+  }
+  std::string label(int i) const {
+    return static_cast<std::size_t>(i) < names.size() ? "column " + names[static_cast<std::size_t>(i)]
+                                                       : numbered("argument ", i);
+  }
+};
+
+// Reads value i of `src` into `out` (the column rules at the top of this file).
+template <class Source, class T>
+void read(Source const& src, int i, T& out) {
+  const int type = src.type(i);
   if constexpr (sg::detail::is_optional<T>) {
     if (type == SQLITE_NULL) {
       out.reset();
     } else {
       typename T::value_type v{};
-      read(stmt, i, v);
+      read(src, i, v);
       out = std::move(v);
     }
     return;
   } else {
     auto wrong = [&](char const* want) {
       static constexpr char const* names[] = {"", "an INTEGER", "a REAL", "TEXT", "a BLOB", "NULL"};
-      bad_input(column_label(stmt, i) + " holds " + names[type] + ", which does not convert to " + want +
+      bad_input(src.label(i) + " holds " + names[type] + ", which does not convert to " + want +
                 (type == SQLITE_NULL ? " (read it into a std::optional)" : ""));
     };
     if constexpr (std::is_same_v<T, bool>) {
       if (type != SQLITE_INTEGER) wrong("bool");
-      const auto v = ::sqlite3_column_int64(stmt, i);
-      if (v != 0 && v != 1) bad_input(column_label(stmt, i) + " holds " + std::to_string(v) + ", not a bool (0 or 1)");
+      const auto v = src.integer(i);
+      if (v != 0 && v != 1) bad_input(src.label(i) + " holds " + std::to_string(v) + ", not a bool (0 or 1)");
       out = v == 1;
     } else if constexpr (std::is_integral_v<T>) {
       if (type != SQLITE_INTEGER) wrong("an integer");
-      const std::int64_t v = ::sqlite3_column_int64(stmt, i);
+      const std::int64_t v = src.integer(i);
       if (!std::in_range<T>(v))
-        bad_input(column_label(stmt, i) + " holds " + std::to_string(v) + ", out of the range of its integer type");
+        bad_input(src.label(i) + " holds " + std::to_string(v) + ", out of the range of its integer type");
       out = static_cast<T>(v);
     } else if constexpr (std::is_floating_point_v<T>) {
       if (type != SQLITE_FLOAT && type != SQLITE_INTEGER) wrong("a floating-point number");
-      out = static_cast<T>(::sqlite3_column_double(stmt, i));
+      out = static_cast<T>(src.real(i));
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (type != SQLITE_TEXT) wrong("a string");
-      auto const* p = reinterpret_cast<char const*>(::sqlite3_column_text(stmt, i));
-      out.assign(p, static_cast<std::size_t>(::sqlite3_column_bytes(stmt, i)));
+      out.assign(src.text(i));
     } else {
       static_assert(std::is_same_v<T, blob>);
       if (type != SQLITE_BLOB && type != SQLITE_TEXT) wrong("a blob");
-      auto const* p = static_cast<std::byte const*>(::sqlite3_column_blob(stmt, i));
-      out.assign(p, p + ::sqlite3_column_bytes(stmt, i));
+      const auto b = src.bytes(i);
+      out.assign(b.begin(), b.end());
     }
   }
 }
@@ -203,7 +242,7 @@ class row_view {
                                         "float, double, std::string, sg::sqlite::blob, or std::optional of one)");
     if (i < 0 || i >= size()) detail::bad_input(detail::numbered("no column ", i) + " in a row of " + std::to_string(size()));
     T out{};
-    detail::read(stmt_, i, out);
+    detail::read(detail::column_source{stmt_}, i, out);
     return out;
   }
 
@@ -241,18 +280,24 @@ consteval bool row_type_fits() {
   }
 }
 
+// Reads values 0, 1, ... of `src` into the fields of `row`.
+template <class Source, class Row>
+void read_row(Source const& src, Row& row) {
+  if constexpr (is_column<Row>) {
+    read(src, 0, row);
+  } else if constexpr (is_tuple<Row>) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (read(src, static_cast<int>(I), std::get<I>(row)), ...);
+    }(std::make_index_sequence<std::tuple_size_v<Row>>{});
+  } else {
+    boost::pfr::for_each_field(row, [&](auto& field, std::size_t i) { read(src, static_cast<int>(i), field); });
+  }
+}
+
 template <class Row>
 Row read_row(::sqlite3_stmt* stmt) {
   Row row{};
-  if constexpr (is_column<Row>) {
-    read(stmt, 0, row);
-  } else if constexpr (is_tuple<Row>) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (read(stmt, static_cast<int>(I), std::get<I>(row)), ...);
-    }(std::make_index_sequence<std::tuple_size_v<Row>>{});
-  } else {
-    boost::pfr::for_each_field(row, [&](auto& field, std::size_t i) { read(stmt, static_cast<int>(i), field); });
-  }
+  read_row(column_source{stmt}, row);
   return row;
 }
 
@@ -361,7 +406,7 @@ class statement {
                   "of one)");
     check_columns(detail::column_count<Row>());
     std::vector<Row> out;
-    while (step()) out.push_back(detail::read_row<Row>(stmt_));
+    each_row([&] { out.push_back(detail::read_row<Row>(stmt_)); });
     return out;
   }
 
@@ -369,8 +414,20 @@ class statement {
   template <class Map>
   auto rows(Map const& map) {
     std::vector<std::remove_cvref_t<std::invoke_result_t<Map const&, row_view const&>>> out;
-    while (step()) out.push_back(std::invoke(map, row_view(stmt_)));
+    each_row([&] { out.push_back(std::invoke(map, row_view(stmt_))); });
     return out;
+  }
+
+  // Calls f() at each row of the bound statement. When f throws, the statement is reset
+  // first (so it holds no read transaction open), then the exception goes on.
+  template <class F>
+  void each_row(F&& f) {
+    try {
+      while (step()) f();
+    } catch (...) {
+      ::sqlite3_reset(stmt_);
+      throw;
+    }
   }
 
   // Steps once: true when a row is ready.
@@ -556,6 +613,14 @@ class shard {
       return st.template rows<Row>();
     else
       return st.rows(r.map);
+  }
+
+  // f(connection&) under the shard's lock: what f returns. For work the requests above do
+  // not cover (a transaction of several statements, a typed query's SQL).
+  template <class F>
+  decltype(auto) with_connection(F&& f) {
+    std::lock_guard lock(*mutex_);
+    return std::invoke(std::forward<F>(f), conn_);
   }
 
   // The connection, for loading and setup; not while the shard may be in a query.

@@ -1,0 +1,359 @@
+#include <sg/adapters/sqlite_query.hpp>
+#include <sg/agg/count.hpp>
+#include <sg/agg/hyperloglog.hpp>
+#include <sg/agg/minmax.hpp>
+#include <sg/agg/sum.hpp>
+#include <sg/agg/variance.hpp>
+#include <sg/partition/jump.hpp>
+#include <sg/partition/split.hpp>
+#include <sg/pipeline.hpp>
+#include <sg/policy/partial.hpp>
+#include <sg/query/local.hpp>
+#include <sg/query/query.hpp>
+
+#include "support/seed.hpp"
+
+#include <boost/container_hash/hash.hpp>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+namespace sq = sg::sqlite;
+
+struct sale {
+  std::int64_t id;
+  std::int32_t store;
+  std::string region;
+  std::int64_t cents;
+  double weight;
+  std::optional<std::int64_t> coupon;
+  bool gift;
+  friend bool operator==(sale const&, sale const&) = default;
+  friend std::size_t hash_value(sale const& s) {
+    std::size_t h = 0;
+    boost::hash_combine(h, s.id);
+    boost::hash_combine(h, s.region);
+    boost::hash_combine(h, s.cents);
+    return h;
+  }
+};
+
+sq::table<sale> sales_table() {
+  return {"sales", {"id", "store", "region", "cents", "weight", "coupon", "gift"}};
+}
+
+// Rows with many ties (store, region) and NULLs (coupon); regions with GLOB's wildcards.
+std::vector<sale> random_sales(std::mt19937_64& rng, std::size_t n) {
+  static char const* const regions[] = {"eu", "us", "apac", "e*u", "e?u", "[eu]", "Eu", "eux"};
+  std::vector<sale> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::optional<std::int64_t> coupon;
+    if (rng() % 3 == 0) coupon = static_cast<std::int64_t>(rng() % 5);
+    out.push_back({static_cast<std::int64_t>(i), static_cast<std::int32_t>(rng() % 7), regions[rng() % 8],
+                   static_cast<std::int64_t>(rng() % 20001) - 10000, static_cast<double>(rng() % 1000) / 8.0, coupon,
+                   rng() % 2 == 0});
+  }
+  return out;
+}
+
+sq::table_shard<sale> memory_shard(std::vector<sale> const& rows) {
+  sq::table_shard<sale> s(":memory:", sales_table());
+  s.table().create(s.database().connection_unlocked());
+  s.table().insert(s.database().connection_unlocked(), rows);
+  return s;
+}
+
+// Equal, doubles up to relative rounding (NaN equals NaN).
+template <class T>
+bool close(T const& a, T const& b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+    return std::abs(a - b) <= 1e-9 * std::max({1.0, std::abs(a), std::abs(b)});
+  } else if constexpr (requires { std::tuple_size<T>::value; }) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return (true && ... && close(std::get<I>(a), std::get<I>(b)));
+    }(std::make_index_sequence<std::tuple_size_v<T>>{});
+  } else {
+    return a == b;
+  }
+}
+
+template <class Rows>
+bool all_close(Rows const& a, Rows const& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!close(a[i], b[i])) return false;
+  return true;
+}
+
+// A partial table in key order (groups come in no order).
+template <class Table>
+Table by_key(Table t) {
+  std::sort(t.begin(), t.end(), [](auto const& a, auto const& b) { return a.key < b.key; });
+  return t;
+}
+
+const auto like_e = sg::like(&sale::region, "e%");
+const auto a_star = sg::like(&sale::region, "e*u");    // GLOB's * taken literally
+const auto a_blank = sg::like(&sale::region, "e_u");   // sg matches it ('_')
+
+}  // namespace
+
+TEST_CASE("sqlite typed queries: a row query answers exactly what sg::local::run gives", "[adapters][sqlite][query][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 12; ++round) {
+    const auto rows = random_sales(rng, rng() % 250);
+    auto shard = memory_shard(rows);
+    INFO("round " << round << ", " << rows.size() << " rows");
+    auto same = [&](auto const& q) {
+      INFO(shard.sql_of(q));
+      CHECK(shard.execute(q) == sg::local::run(q, rows));
+    };
+    same(sg::query());
+    same(sg::query(sg::where(sg::eq(&sale::region, "eu"))));
+    same(sg::query(sg::where(sg::ge(&sale::cents, 0) && sg::is_null(&sale::coupon))));
+    same(sg::query(sg::where(!sg::eq(&sale::coupon, 3))));  // NULL coupons are UNKNOWN, so out
+    same(sg::query(sg::where(sg::in(&sale::store, {1, 3, 5}) || sg::ne(&sale::region, "us"))));
+    same(sg::query(sg::where(sg::in(&sale::store, std::vector<int>{}))));
+    same(sg::query(sg::where(!sg::in(&sale::coupon, std::vector<int>{}))));
+    same(sg::query(sg::where(sg::between(&sale::weight, 10.0, 60.5) && sg::eq(&sale::gift, true))));
+    same(sg::query(sg::where(like_e)));
+    same(sg::query(sg::where(a_star)));
+    same(sg::query(sg::where(a_blank)));
+    same(sg::query(sg::where(sg::like(&sale::region, "[eu]"))));
+    same(sg::query(sg::where(sg::lt(&sale::cents, std::uint64_t{18'000'000'000'000'000'000u}))));
+    same(sg::query(sg::where([](sale const& s) { return s.cents % 3 == 0; })));
+    same(sg::query(sg::where(sg::gt(sg::named("store", &sale::store), 2) &&
+                             sg::predicate([](sale const& s) { return s.region.size() == 2; }))));
+    same(sg::query(sg::where(sg::eq([](sale const& s) { return s.cents / 1000; }, 4))));
+    same(sg::query(sg::order_by(&sale::store)));  // ties in scan order
+    same(sg::query(sg::order_by(sg::desc(&sale::region), sg::asc(&sale::coupon))));
+    same(sg::query(sg::order_by(sg::desc(&sale::coupon), sg::desc(&sale::weight))));
+    same(sg::query(sg::order_by(sg::desc([](sale const& s) { return s.cents % 100; }))));
+    same(sg::query(sg::where(sg::gt(&sale::cents, 0)), sg::order_by(sg::desc(&sale::cents)), sg::limit(7, 3)));
+    same(sg::query(sg::order_by(&sale::gift), sg::limit(5)));
+    same(sg::query(sg::limit(10, 4)));
+    same(sg::query(sg::limit(0)));
+    same(sg::query(sg::where(sg::eq(&sale::store, 2)), sg::distinct(), sg::limit(3)));
+  }
+}
+
+TEST_CASE("sqlite typed queries: DISTINCT keeps each row's first occurrence, as run does", "[adapters][sqlite][query][property]") {
+  SG_SEEDED_RNG(rng);
+  using row = std::tuple<std::string, std::int32_t, std::optional<std::int64_t>>;
+  const sq::table<row> t("r", {"s", "n", "o"});
+  for (int round = 0; round < 10; ++round) {
+    std::vector<row> rows;
+    for (std::size_t i = 0, n = rng() % 200; i < n; ++i) {
+      std::optional<std::int64_t> o;
+      if (rng() % 2 == 0) o = static_cast<std::int64_t>(rng() % 3);
+      rows.emplace_back(std::string(1, static_cast<char>('a' + rng() % 3)), static_cast<std::int32_t>(rng() % 4), o);
+    }
+    sq::table_shard<row> shard(":memory:", t);
+    t.create(shard.database().connection_unlocked());
+    t.insert(shard.database().connection_unlocked(), rows);
+    auto same = [&](auto const& q) {
+      INFO(shard.sql_of(q));
+      CHECK(shard.execute(q) == sg::local::run(q, rows));
+    };
+    same(sg::query(sg::distinct()));
+    same(sg::query(sg::distinct(), sg::order_by(sg::col<1>)));
+    same(sg::query(sg::distinct(), sg::order_by(sg::desc(sg::col<2>)), sg::limit(4, 1)));
+    same(sg::query(sg::where(sg::ne(sg::col<0>, "b")), sg::distinct(), sg::limit(5)));
+  }
+}
+
+TEST_CASE("sqlite typed queries: a grouped query answers run's partial table, states and all", "[adapters][sqlite][query][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 10; ++round) {
+    const auto rows = random_sales(rng, rng() % 300);
+    auto shard = memory_shard(rows);
+    INFO("round " << round << ", " << rows.size() << " rows");
+    // Integer states and extremes are exact whatever order SQLite folds a group in.
+    auto same = [&](auto const& q) {
+      INFO(shard.sql_of(q));
+      CHECK(by_key(shard.execute(q)) == by_key(sg::local::run(q, rows)));
+    };
+    same(sg::query(sg::group_by(&sale::region), sg::aggregate(sg::agg::count())));
+    same(sg::query(sg::where(sg::gt(&sale::cents, -5000)), sg::group_by(&sale::store, &sale::gift),
+                   sg::aggregate(sg::agg::sum(&sale::cents), sg::agg::avg(&sale::cents), sg::agg::min(&sale::region),
+                                 sg::agg::max(&sale::weight), sg::agg::count())));
+    same(sg::query(sg::group_by(&sale::coupon), sg::aggregate(sg::agg::approx_count_distinct(&sale::cents, 8))));
+    same(sg::query(sg::group_by([](sale const& s) { return s.cents % 4; }),
+                   sg::aggregate(sg::agg::sum([](sale const& s) { return s.cents * 3; }))));
+    same(sg::query(sg::aggregate(sg::agg::count(), sg::agg::min(&sale::cents))));  // one group, or none
+    same(sg::query(sg::where(sg::eq(&sale::region, "nowhere")), sg::aggregate(sg::agg::count())));
+    // Doubles: the same up to rounding once finished.
+    auto q = sg::query(sg::group_by(&sale::region),
+                       sg::aggregate(sg::agg::variance(&sale::weight), sg::agg::sum(&sale::weight), sg::agg::count()));
+    std::vector<decltype(shard.execute(q))> answers;
+    answers.push_back(shard.execute(q));
+    auto got = q(std::move(answers));  // the coordinator's merge of this one answer
+    auto want = sg::local::evaluate(q, rows);
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    CHECK(all_close(got, want));
+  }
+}
+
+TEST_CASE("sqlite typed queries: shards split by a partitioner give single-node answers", "[adapters][sqlite][query][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 6; ++round) {
+    const auto rows = random_sales(rng, rng() % 400);
+    const std::size_t n = 1 + rng() % 4;
+    INFO("round " << round << ", " << rows.size() << " rows over " << n << " shards");
+    // By store: a query grouped by store may declare groups_colocated().
+    const auto buckets = sg::partition::split(rows, sg::partition::jump(n), &sale::store);
+    std::vector<sq::table_shard<sale>> shards;
+    std::vector<sale> in_shard_order;
+    for (auto const& b : buckets) {
+      shards.push_back(memory_shard(b));
+      in_shard_order.insert(in_shard_order.end(), b.begin(), b.end());
+    }
+    auto same = [&](auto const& q, bool exact) {
+      auto pipe = sg::scatter(shards) | sg::gather(q);
+      auto r = pipe(q);
+      REQUIRE(r.completeness.complete());
+      auto want = sg::local::evaluate(q, in_shard_order);
+      if constexpr (std::remove_cvref_t<decltype(q)>::grouped) {
+        if (!exact) {
+          std::sort(r.value.begin(), r.value.end());
+          std::sort(want.begin(), want.end());
+        }
+        CHECK(all_close(r.value, want));
+      } else {
+        CHECK(r.value == want);
+      }
+    };
+    same(sg::query(sg::where(sg::ne(&sale::region, "us")), sg::order_by(sg::desc(&sale::cents), &sale::id),
+                   sg::limit(20, 5)), true);
+    same(sg::query(sg::order_by(&sale::store), sg::limit(30)), true);
+    same(sg::query(sg::distinct(), sg::order_by(&sale::region)), true);
+    same(sg::query(sg::group_by(&sale::region), sg::aggregate(sg::agg::count(), sg::agg::avg(&sale::cents)),
+                   sg::having(sg::gt(sg::col<1>, 3u)), sg::order_by(sg::desc(sg::col<1>), sg::col<0>)), true);
+    same(sg::query(sg::group_by(&sale::region, &sale::gift), sg::aggregate(sg::agg::stddev(&sale::weight))), false);
+    same(sg::query(sg::group_by(&sale::store), sg::aggregate(sg::agg::sum(&sale::cents)), sg::groups_colocated(),
+                   sg::order_by(sg::desc(sg::col<1>), sg::col<0>), sg::limit(3)), true);
+    same(sg::query(sg::aggregate(sg::agg::approx_count_distinct(&sale::region), sg::agg::max(&sale::id))), true);
+  }
+}
+
+TEST_CASE("sqlite typed queries: the SQL does the shard's work", "[adapters][sqlite][query]") {
+  auto shard = memory_shard({});
+  auto text = [&](auto const& q) { return shard.sql_of(q); };
+  CHECK(text(sg::query(sg::where(sg::eq(&sale::region, "eu") && sg::ge(&sale::cents, 5)))) ==
+        "SELECT \"id\", \"store\", \"region\", \"cents\", \"weight\", \"coupon\", \"gift\" FROM \"sales\" "
+        "WHERE ((\"region\" = ?) AND (\"cents\" >= ?)) ORDER BY rowid");
+  CHECK(text(sg::query(sg::order_by(sg::desc(&sale::cents)), sg::limit(10, 5))).ends_with(
+        "ORDER BY \"cents\" DESC, rowid LIMIT ?"));
+  CHECK(text(sg::query(sg::where(like_e))).find("\"region\" GLOB ?") != std::string::npos);
+  CHECK(text(sg::query(sg::where(a_blank))).find("sg_f") != std::string::npos);
+  CHECK(text(sg::query(sg::distinct())).find("GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY MIN(rowid)") != std::string::npos);
+  const auto grouped = text(sg::query(sg::where(sg::is_not_null(&sale::coupon)), sg::group_by(&sale::region),
+                                      sg::aggregate(sg::agg::count(), sg::agg::sum(&sale::cents))));
+  CHECK(grouped.starts_with("SELECT \"region\", sg_f"));
+  CHECK(grouped.find("(\"cents\")") != std::string::npos);  // the sum reads one column
+  CHECK(grouped.ends_with("WHERE (\"coupon\" IS NOT NULL) GROUP BY 1"));
+
+  sq::table<sale> unordered("sales", {"id", "store", "region", "cents", "weight", "coupon", "gift"}, "");
+  sq::table_shard<sale> plain(":memory:", unordered);
+  CHECK(plain.sql_of(sg::query(sg::distinct())).starts_with("SELECT DISTINCT "));
+  CHECK(plain.sql_of(sg::query(sg::limit(3))).ends_with("FROM \"sales\" LIMIT ?"));
+}
+
+TEST_CASE("sqlite typed queries: bad tables and failing functions are errors, as thrown", "[adapters][sqlite][query]") {
+  auto bad_input = [](auto&& f, std::string const& text) {
+    try {
+      f();
+      FAIL("no error; expected: " << text);
+    } catch (std::system_error const& e) {
+      CHECK(e.code() == sg::make_error_code(sg::errc::bad_input));
+      CHECK_THAT(e.what(), Catch::Contains(text));
+    }
+  };
+  bad_input([] { sq::table<sale>("sales", {"id", "store"}); }, "2 column names for a row of 7 fields");
+  bad_input([] { sq::table<sale>("sales", {"id", "store", "region", "cents", "weight", "coupon", "id"}); },
+            "the column name \"id\" is given twice");
+
+  const auto q = sg::query(sg::where(sg::gt(&sale::cents, 0)));
+  {
+    sq::table_shard<sale> s(":memory:", sq::table<sale>("sales", {"id", "store", "region", "cents", "weight", "coupon", "gift"}));
+    bad_input([&] { s.execute(q); }, "the database has no table or view of that name");
+    s.database().connection_unlocked().exec(
+        "CREATE TABLE sales (id INTEGER, store INTEGER, region TEXT, cnts INTEGER, weight REAL, coupon INTEGER, gift INTEGER)");
+    bad_input([&] { s.execute(q); }, "no column \"cents\" (its columns: id, store, region, cnts, weight, coupon, gift)");
+  }
+  {
+    auto s = memory_shard({});
+    auto& c = s.database().connection_unlocked();
+    c.exec("DROP TABLE sales; CREATE TABLE sales (id INTEGER, store INTEGER, region TEXT, cents INTEGER, "
+           "weight REAL, coupon INTEGER, gift INTEGER)");
+    c.exec("INSERT INTO sales VALUES (1, 1, 'eu', NULL, 1.5, NULL, 0)");
+    const auto sum = sg::query(sg::group_by(&sale::region), sg::aggregate(sg::agg::sum(&sale::cents)));
+    bad_input([&] { s.execute(sum); }, "column cents holds NULL, which does not convert to an integer");
+    const auto throwing = sg::query(sg::where([](sale const& r) -> bool {
+      if (r.id == 1) throw std::runtime_error("a predicate of the user's failed");
+      return true;
+    }));
+    c.exec("UPDATE sales SET cents = 5");
+    CHECK_THROWS_WITH(s.execute(throwing), "a predicate of the user's failed");
+    CHECK(s.execute(sum).size() == 1);  // the shard works on after the errors
+    c.exec("DROP TABLE sales");
+    try {
+      s.execute(q);
+      FAIL("no error");
+    } catch (std::system_error const& e) {
+      CHECK(e.code().category() == sq::category());
+      CHECK_THAT(e.what(), Catch::Contains("no such table: sales"));
+    }
+  }
+}
+
+TEST_CASE("sqlite typed queries: a shard without its table fails alone under sg::partial", "[adapters][sqlite][query]") {
+  std::vector<sq::table_shard<sale>> shards;
+  shards.push_back(memory_shard({{1, 1, "eu", 10, 1.0, std::nullopt, false}}));
+  shards.emplace_back(":memory:", sales_table());
+  const auto q = sg::query(sg::aggregate(sg::agg::count()));
+  auto pipe = sg::scatter(shards) | sg::with(sg::partial{.min_success_ratio = 0.5}) | sg::gather(q);
+  auto r = pipe(q);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].shard == 1);
+  CHECK_THAT(r.failures[0].what, Catch::Contains("no table or view"));
+  REQUIRE(r.value.size() == 1);
+  CHECK(std::get<0>(r.value[0]) == 1u);
+}
+
+TEST_CASE("sqlite typed queries: one table shard serves concurrent queries", "[adapters][sqlite][query][threads]") {
+  std::mt19937_64 rng(7);
+  const auto rows = random_sales(rng, 500);
+  auto shard = memory_shard(rows);
+  const auto grouped = sg::query(sg::group_by(&sale::store), sg::aggregate(sg::agg::count(), sg::agg::sum(&sale::cents)));
+  const auto top = sg::query(sg::where(sg::predicate([](sale const& s) { return s.gift; })),
+                             sg::order_by(sg::desc(&sale::cents)), sg::limit(5));
+  const auto want_grouped = by_key(sg::local::run(grouped, rows));
+  const auto want_top = sg::local::run(top, rows);
+  std::vector<int> wrong(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        if (by_key(shard.execute(grouped)) != want_grouped) ++wrong[static_cast<std::size_t>(t)];
+        if (shard.execute(top) != want_top) ++wrong[static_cast<std::size_t>(t)];
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(wrong == std::vector<int>(4, 0));
+}
