@@ -12,7 +12,7 @@
 // error is recorded as that shard's failure without an exception.
 //
 // Async shards (sg::async_shard_for) follow Asio: s.async_execute(req, token) completes
-// with void(error_code, Resp). Examples: examples/quickstart.cpp, tests/shard.cpp.
+// with void(error_code, Resp), or void(std::exception_ptr, Resp) to say what failed. Examples: examples/quickstart.cpp, tests/shard.cpp.
 #pragma once
 
 #include <sg/detail/type_traits.hpp>
@@ -27,6 +27,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <ranges>
 #include <system_error>
@@ -140,7 +141,7 @@ struct probed_signature {};
 template <class Sig>
 struct async_response_of {};
 template <class Ec, class Resp>
-  requires std::convertible_to<Ec, std::error_code>
+  requires std::convertible_to<Ec, std::error_code> || std::same_as<std::remove_cvref_t<Ec>, std::exception_ptr>
 struct async_response_of<probed_signature<void(Ec, Resp)>> {
   using type = std::remove_cvref_t<Resp>;
 };
@@ -169,7 +170,9 @@ struct async_response<S, Req> {
 
 // S answers Req asynchronously, Asio style: s.async_execute(req, token) is an
 // asynchronous operation whose completion signature is void(error_code, Resp) (std:: or
-// boost::system::error_code), or S names Resp as S::response_type.
+// boost::system::error_code) or void(std::exception_ptr, Resp) — an exception carries
+// its words into the shard's failure (a std::system_error its code too) — or S names
+// Resp as S::response_type.
 template <class S, class Req>
 concept async_shard_for = requires { typename detail::async_response<S, Req>::type; };
 

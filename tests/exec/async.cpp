@@ -26,8 +26,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <exception>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -204,6 +206,48 @@ TEST_CASE("async: failures are recorded, below the partial rule the error comes 
     CHECK(!o.ec);
     CHECK(o.result->completeness.succeeded == 2);
   }
+}
+
+namespace {
+// Completes with void(std::exception_ptr, rows): an exception carries the failure's words.
+struct throwing_async_shard {
+  asio::io_context* io;
+  std::exception_ptr error;
+
+  template <class Token>
+  auto async_execute(int request, Token&& token) {
+    return asio::async_initiate<Token, void(std::exception_ptr, rows)>(
+        [this](auto handler, int r) {
+          auto ex = asio::get_associated_executor(handler, io->get_executor());
+          asio::post(ex, [h = std::move(handler), e = error, r]() mutable { std::move(h)(e, e ? rows{} : rows{r}); });
+        },
+        token, request);
+  }
+};
+}  // namespace
+
+TEST_CASE("async: a shard completing with an exception_ptr fails with the exception's code and words",
+          "[exec][async]") {
+  STATIC_REQUIRE(sg::async_shard_for<throwing_async_shard, int>);
+  asio::io_context io;
+  std::vector<throwing_async_shard> shards{
+      {&io, nullptr},
+      {&io, std::make_exception_ptr(std::system_error(std::make_error_code(std::errc::connection_reset),
+                                                      "server closed the connection unexpectedly"))},
+      {&io, std::make_exception_ptr(std::runtime_error("relation \"orders\" does not exist"))}};
+  auto pipe = sg::scatter(shards) | sg::with(sg::partial{.min_success_ratio = 0.3}) | sg::on(io.get_executor()) |
+              sg::gather(sg::merge::concat());
+  outcome o;
+  pipe.async(7, record(o));
+  io.run();
+  REQUIRE(o.calls == 1);
+  CHECK(!o.ec);
+  CHECK(o.result->value == rows{7});
+  REQUIRE(o.result->failures.size() == 2);
+  CHECK(o.result->failures[0].error == std::errc::connection_reset);
+  CHECK_THAT(o.result->failures[0].what, Catch::Contains("server closed the connection unexpectedly"));
+  CHECK(o.result->failures[1].error == sg::errc::shard_failed);
+  CHECK(o.result->failures[1].what == "relation \"orders\" does not exist");
 }
 
 TEST_CASE("async: cancelling the gather cancels every child and completes after all of them", "[exec][async]") {

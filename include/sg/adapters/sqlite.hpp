@@ -32,6 +32,7 @@
 // Example: tests/adapters/sqlite.cpp, examples/orders_sqlite.cpp; docs/adapters.md.
 #pragma once
 
+#include <sg/adapters/detail/columns.hpp>
 #include <sg/detail/type_traits.hpp>
 #include <sg/error.hpp>
 
@@ -99,17 +100,16 @@ inline bool is_busy(std::error_code const& ec) noexcept {
 }
 
 // A column's value as SQLite stores it: bytes.
-using blob = std::vector<std::byte>;
+using blob = adapters::detail::blob;
 
 namespace detail {
 
-// prefix + the number (not "literal" + std::to_string(n): GCC 12 warns falsely at -O3).
-template <class N>
-std::string numbered(std::string_view prefix, N n) {
-  std::string out(prefix);
-  out += std::to_string(n);
-  return out;
-}
+using adapters::detail::column_count;
+using adapters::detail::is_column;
+using adapters::detail::is_tuple;
+using adapters::detail::numbered;
+using adapters::detail::row_type_fits;
+using adapters::detail::stored_param_t;
 
 [[noreturn]] inline void fail(::sqlite3* db, int rc, std::string_view what) {
   std::string text(what);
@@ -126,18 +126,6 @@ inline std::string column_label(::sqlite3_stmt* stmt, int i) {
   char const* name = ::sqlite3_column_name(stmt, i);
   return numbered("column ", i) + (name != nullptr ? std::string(" (") + name + ")" : std::string());
 }
-
-template <class T>
-inline constexpr bool is_column =
-    std::is_same_v<T, bool> || std::is_integral_v<T> || std::is_floating_point_v<T> ||
-    std::is_same_v<T, std::string> || std::is_same_v<T, blob>;
-template <class T>
-inline constexpr bool is_column<std::optional<T>> = is_column<T> && !sg::detail::is_optional<T>;
-
-template <class T>
-inline constexpr bool is_tuple = false;
-template <class... T>
-inline constexpr bool is_tuple<std::tuple<T...>> = true;
 
 // Where values are read from: the columns of a statement's current row, or the arguments
 // of a function sg registers in SQLite (sg/adapters/sqlite_query.hpp). Each names value i
@@ -252,46 +240,10 @@ class row_view {
 
 namespace detail {
 
-// The number of columns of a row type (tuple, aggregate struct, or one column).
-template <class Row>
-constexpr std::size_t column_count() {
-  if constexpr (is_column<Row>)
-    return 1;
-  else if constexpr (is_tuple<Row>)
-    return std::tuple_size_v<Row>;
-  else
-    return boost::pfr::tuple_size_v<Row>;
-}
-
-template <class Row>
-consteval bool row_type_fits() {
-  if constexpr (is_column<Row>) {
-    return true;
-  } else if constexpr (is_tuple<Row>) {
-    return []<std::size_t... I>(std::index_sequence<I...>) {
-      return (true && ... && is_column<std::tuple_element_t<I, Row>>);
-    }(std::make_index_sequence<std::tuple_size_v<Row>>{});
-  } else if constexpr (std::is_aggregate_v<Row> && std::default_initializable<Row>) {
-    return []<std::size_t... I>(std::index_sequence<I...>) {
-      return (true && ... && is_column<boost::pfr::tuple_element_t<I, Row>>);
-    }(std::make_index_sequence<boost::pfr::tuple_size_v<Row>>{});
-  } else {
-    return false;
-  }
-}
-
 // Reads values 0, 1, ... of `src` into the fields of `row`.
 template <class Source, class Row>
 void read_row(Source const& src, Row& row) {
-  if constexpr (is_column<Row>) {
-    read(src, 0, row);
-  } else if constexpr (is_tuple<Row>) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (read(src, static_cast<int>(I), std::get<I>(row)), ...);
-    }(std::make_index_sequence<std::tuple_size_v<Row>>{});
-  } else {
-    boost::pfr::for_each_field(row, [&](auto& field, std::size_t i) { read(src, static_cast<int>(i), field); });
-  }
+  adapters::detail::for_each_column(row, [&](auto& field, std::size_t i) { read(src, static_cast<int>(i), field); });
 }
 
 template <class Row>
@@ -336,12 +288,6 @@ void bind_one(::sqlite3* db, ::sqlite3_stmt* stmt, int i, T const& v) {
   }
   if (rc != SQLITE_OK) fail(db, rc, numbered("binding parameter ", i));
 }
-
-// A parameter as stored in a request: strings owned, everything else as given.
-template <class P>
-using stored_param_t =
-    std::conditional_t<std::is_convertible_v<P const&, std::string_view> && !std::is_same_v<std::decay_t<P>, std::nullptr_t>,
-                       std::string, std::decay_t<P>>;
 
 }  // namespace detail
 

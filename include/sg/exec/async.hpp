@@ -59,6 +59,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <random>
@@ -784,7 +785,19 @@ void run_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_t
   if constexpr (async_shard_for<S, request_type>) {
     state->claim(j);  // async children are cancelled through their slot, never skipped
     auto on_done = [state, j, s](auto ec, auto&& answer) {
-      if (ec) {
+      if constexpr (std::is_same_v<decltype(ec), std::exception_ptr>) {
+        if (ec) {
+          failure_info f;
+          try {
+            std::rethrow_exception(ec);
+          } catch (...) {
+            f = current_failure();  // a std::system_error keeps its code, any exception its words
+          }
+          state->attempt_failure(j, s, std::move(f));
+          return;
+        }
+        state->attempt_value(j, s, R(std::forward<decltype(answer)>(answer)));
+      } else if (ec) {
         std::error_code code = ec;
         state->attempt_failure(j, s, failure_info{code, code.message()});
       } else {
