@@ -13,6 +13,8 @@ packages=(
   catch2                         # tests (v2)
   libbenchmark-dev               # benchmarks
   libsqlite3-dev                 # the SQLite adapter (sg::sqlite), its tests and the demo
+  libpq-dev                      # the PostgreSQL adapter (sg::postgres)
+  postgresql                     # local servers for its tests (scripts/pg-cluster.sh)
   "$@"                           # extra packages a caller asks for
 )
 
