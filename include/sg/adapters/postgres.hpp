@@ -33,6 +33,8 @@
 // until the server takes it), closes that connection and completes with
 // std::errc::operation_canceled. A connection attempt has no time limit of its own
 // (libpq ignores connect_timeout in non-blocking mode): put sg::timeout on the pipeline.
+// libpq resolves a host name while it starts a connection, which blocks: give `hostaddr`
+// (an IP address) where the executor must never wait.
 //
 // Errors are sorted for sg::retry: connection failures (class 08, admin and crash
 // shutdown 57P01 / 57P02, cannot connect now 57P03) map to std::errc::connection_reset /
@@ -58,6 +60,7 @@
 #include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/pfr/core.hpp>
 #include <libpq-fe.h>
@@ -479,7 +482,7 @@ struct query_op {
   std::unique_ptr<connection> conn{};
   std::vector<Row> rows{};
   std::exception_ptr failure{};
-  enum class stage { start, connecting, flushing, reading } at = stage::start;
+  enum class stage { start, begin, connecting, flushing, reading } at = stage::start;
   ::PostgresPollingStatusType poll = PGRES_POLLING_WRITING;
 
   using wait = boost::asio::posix::descriptor_base::wait_type;
@@ -500,6 +503,11 @@ struct query_op {
         case stage::start:
           // Every kind of cancellation stops a query: sg's timeouts, hedges and gathers.
           self.reset_cancellation_state(boost::asio::enable_total_cancellation());
+          // Nothing happens inside the initiating call, so the operation never completes
+          // there (Asio 1.81's async_compose would call the handler directly).
+          at = stage::begin;
+          return boost::asio::post(std::move(self));
+        case stage::begin:
           conn = srv->take();
           if (!conn) {
             open();
