@@ -116,7 +116,7 @@ TEST_CASE("postgres: every column type reads back as a tuple, a struct, or throu
   CHECK(s.idle_connections() == 1);
 }
 
-TEST_CASE("postgres: errors keep the SQLSTATE and the server's words; retryable ones are told apart", "[adapters][postgres]") {
+TEST_CASE("postgres: errors keep the SQLSTATE and the server's words, and retryable ones are told apart", "[adapters][postgres]") {
   asio::io_context io;
   pg::shard s(io.get_executor(), conninfos()[0]);
   auto fails = [&](auto const& req, std::string const& state, std::string const& words) {
