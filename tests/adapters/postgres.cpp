@@ -196,16 +196,22 @@ void load(asio::io_context& io, std::vector<pg::shard>& shards, std::int64_t row
                          rows));
 }
 
+// Shards over the first three servers, loaded with `rows` orders.
+std::vector<pg::shard> loaded_shards(asio::io_context& io, std::int64_t rows) {
+  std::vector<pg::shard> shards;
+  for (auto const& c : conninfos()) shards.emplace_back(io.get_executor(), c);
+  shards.resize(3, shards[0]);
+  load(io, shards, rows);
+  return shards;
+}
+
 using order = std::tuple<std::int64_t, std::string, std::int64_t>;
 
 }  // namespace
 
 TEST_CASE("postgres: shards split over three servers answer as one database would", "[adapters][postgres]") {
   asio::io_context io;
-  std::vector<pg::shard> shards;
-  for (auto const& c : conninfos()) shards.emplace_back(io.get_executor(), c);
-  shards.resize(3, shards[0]);
-  load(io, shards, 5000);
+  auto shards = loaded_shards(io, 5000);
 
   auto by_cents = [](order const& a, order const& b) {
     return std::tie(std::get<2>(a), std::get<0>(a)) < std::tie(std::get<2>(b), std::get<0>(b));
@@ -248,10 +254,7 @@ TEST_CASE("postgres: a timeout cancels the query on the server too", "[adapters]
 
 TEST_CASE("postgres: a server stopped mid-query fails that shard, never duplicating a row", "[adapters][postgres][fault]") {
   asio::io_context io;
-  std::vector<pg::shard> shards;
-  for (auto const& c : conninfos()) shards.emplace_back(io.get_executor(), c);
-  shards.resize(3, shards[0]);
-  load(io, shards, 3000);
+  auto shards = loaded_shards(io, 3000);
   const auto req = pg::sql<order>("SELECT id, region, cents FROM orders, pg_sleep(0.8) ORDER BY id");
   auto by_id = [](order const& a, order const& b) { return std::get<0>(a) < std::get<0>(b); };
 

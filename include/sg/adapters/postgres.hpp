@@ -190,7 +190,9 @@ using adapters::detail::column_count;
 using adapters::detail::is_column;
 using adapters::detail::numbered;
 using adapters::detail::row_type_fits;
-using adapters::detail::stored_param_t;
+
+// The tag of this adapter's requests.
+struct adapter_tag {};
 
 [[noreturn]] inline void bad_input(std::string text) {
   throw std::system_error(sg::make_error_code(errc::bad_input), "sg::postgres: " + text);
@@ -228,23 +230,18 @@ void parse(std::string_view text, T& out, std::string const& label) {
       if (digits.find_first_not_of('0', dot + 1) != std::string_view::npos) wrong("an integer");
       digits = digits.substr(0, dot);
     }
-    long long wide = 0;
-    unsigned long long uwide = 0;
-    if constexpr (std::is_signed_v<T>) {
-      auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), wide);
-      if (ec == std::errc::result_out_of_range || (ec == std::errc{} && !std::in_range<T>(wide)))
-        bad_input(label + " holds " + std::string(text) + ", out of the range of its integer type");
-      if (ec != std::errc{} || p != digits.data() + digits.size()) wrong("an integer");
-      out = static_cast<T>(wide);
-    } else {
-      if (!digits.empty() && digits[0] == '-' && digits != "-0")
-        bad_input(label + " holds " + std::string(text) + ", out of the range of its integer type");
-      auto [p, ec] = std::from_chars(digits.data() + (digits.starts_with("-") ? 1 : 0), digits.data() + digits.size(), uwide);
-      if (ec == std::errc::result_out_of_range || (ec == std::errc{} && !std::in_range<T>(uwide)))
-        bad_input(label + " holds " + std::string(text) + ", out of the range of its integer type");
-      if (ec != std::errc{} || p != digits.data() + digits.size()) wrong("an integer");
-      out = static_cast<T>(uwide);
+    auto out_of_range = [&] {
+      bad_input(label + " holds " + std::string(text) + ", out of the range of its integer type");
+    };
+    if constexpr (std::is_unsigned_v<T>) {
+      if (digits.starts_with('-')) {  // below zero, unless it is "-0"
+        if (digits != "-0") out_of_range();
+        digits.remove_prefix(1);
+      }
     }
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+    if (ec == std::errc::result_out_of_range) out_of_range();
+    if (ec != std::errc{} || p != digits.data() + digits.size()) wrong("an integer");
   } else if constexpr (std::is_floating_point_v<T>) {
     if (text == "NaN")
       out = std::numeric_limits<T>::quiet_NaN();
@@ -365,34 +362,29 @@ class row_view {
 
 // --- requests -----------------------------------------------------------------------------
 
-struct no_map {};
-
-// A request: SQL text with $1, $2, ... and its parameters (held by value), and how a row
-// is read. Build it with sql<Row>(text, params...) or sql(map, text, params...).
+// A request: SQL text, its parameters (held by value; strings copied) bound to the
+// placeholders in order, and how a row is read — as Row, or through Map. Build it with
+// sql<Row>(text, params...) or sql(map, text, params...).
 template <class Row, class Map, class... P>
-struct sql_request {
-  std::string text;
-  std::tuple<P...> params;
-  [[no_unique_address]] Map map;
-};
+using sql_request = adapters::detail::sql_request<detail::adapter_tag, Row, Map, P...>;
+using no_map = adapters::detail::no_map;
 
 // A request whose rows are read as Row (a tuple, an aggregate struct, or one column).
 template <class Row, class... P>
-sql_request<Row, no_map, detail::stored_param_t<P>...> sql(std::string text, P&&... params) {
+auto sql(std::string text, P&&... params) {
   static_assert(detail::row_type_fits<Row>(),
                 "sg::postgres::sql<Row>: Row must be a std::tuple of column types, an aggregate struct of them, or "
                 "one column type (an integer, bool, float, double, std::string, sg::postgres::blob, or "
                 "std::optional of one)");
-  return {std::move(text), {std::forward<P>(params)...}, {}};
+  return adapters::detail::row_request<detail::adapter_tag, Row>(std::move(text), std::forward<P>(params)...);
 }
 
 // A request whose rows are map(row_view const&).
 template <class Map, class... P>
   requires std::invocable<Map const&, row_view const&>
 auto sql(Map map, std::string text, P&&... params) {
-  using row = std::remove_cvref_t<std::invoke_result_t<Map const&, row_view const&>>;
-  return sql_request<row, Map, detail::stored_param_t<P>...>{std::move(text), {std::forward<P>(params)...},
-                                                             std::move(map)};
+  return adapters::detail::mapped_request<detail::adapter_tag, row_view>(std::move(map), std::move(text),
+                                                                         std::forward<P>(params)...);
 }
 
 namespace detail {

@@ -109,7 +109,9 @@ using adapters::detail::is_column;
 using adapters::detail::is_tuple;
 using adapters::detail::numbered;
 using adapters::detail::row_type_fits;
-using adapters::detail::stored_param_t;
+
+// The tag of this adapter's requests.
+struct adapter_tag {};
 
 [[noreturn]] inline void fail(::sqlite3* db, int rc, std::string_view what) {
   std::string text(what);
@@ -511,35 +513,29 @@ class connection {
 
 // --- requests and the shard -------------------------------------------------------------
 
-// A request: SQL text, its parameters (held by value; strings copied), and how a row is
-// read — as Row, or through Map. Build it with sql<Row>(text, params...) or
-// sql(map, text, params...).
+// A request: SQL text, its parameters (held by value; strings copied) bound to the
+// placeholders in order, and how a row is read — as Row, or through Map. Build it with
+// sql<Row>(text, params...) or sql(map, text, params...).
 template <class Row, class Map, class... P>
-struct sql_request {
-  std::string text;
-  std::tuple<P...> params;
-  [[no_unique_address]] Map map;
-};
-
-struct no_map {};
+using sql_request = adapters::detail::sql_request<detail::adapter_tag, Row, Map, P...>;
+using no_map = adapters::detail::no_map;
 
 // A request whose rows are read as Row (a tuple, an aggregate struct, or one column).
 template <class Row, class... P>
-sql_request<Row, no_map, detail::stored_param_t<P>...> sql(std::string text, P&&... params) {
+auto sql(std::string text, P&&... params) {
   static_assert(detail::row_type_fits<Row>(),
                 "sg::sqlite::sql<Row>: Row must be a std::tuple of column types, an aggregate struct of them, or "
                 "one column type (an integer, bool, float, double, std::string, sg::sqlite::blob, or "
                 "std::optional of one)");
-  return {std::move(text), {std::forward<P>(params)...}, {}};
+  return adapters::detail::row_request<detail::adapter_tag, Row>(std::move(text), std::forward<P>(params)...);
 }
 
 // A request whose rows are map(row_view const&).
 template <class Map, class... P>
   requires std::invocable<Map const&, row_view const&>
 auto sql(Map map, std::string text, P&&... params) {
-  using row = std::remove_cvref_t<std::invoke_result_t<Map const&, row_view const&>>;
-  return sql_request<row, Map, detail::stored_param_t<P>...>{std::move(text), {std::forward<P>(params)...},
-                                                             std::move(map)};
+  return adapters::detail::mapped_request<detail::adapter_tag, row_view>(std::move(map), std::move(text),
+                                                                         std::forward<P>(params)...);
 }
 
 // A shard over one SQLite database: sg::execute(shard, sql<Row>(...)) gives the rows as a

@@ -269,34 +269,38 @@ void set_result(::sqlite3_context* ctx, T const& v) {
   }
 }
 
-// A projection of the whole row (its columns are the arguments), as an SQL value.
-template <class Row, class P>
-void call_projection(::sqlite3_context* ctx, int, ::sqlite3_value** argv) {
+// Reads a function's arguments — the row's columns — into the slot's Row and calls
+// f(slot, row); what f throws becomes the function's error.
+template <class Row, class F>
+void with_row(::sqlite3_context* ctx, ::sqlite3_value** argv, F&& f) {
   function_slot& slot = slot_of(ctx);
   try {
     Row& row = *static_cast<Row*>(slot.scratch);
     read_row(argument_source{argv, slot.names}, row);
-    set_result(ctx, std::invoke(*static_cast<P const*>(slot.object), std::as_const(row)));
+    f(slot, std::as_const(row));
   } catch (...) {
     failed_in(ctx);
   }
 }
 
+// A projection of the whole row, as an SQL value.
+template <class Row, class P>
+void call_projection(::sqlite3_context* ctx, int, ::sqlite3_value** argv) {
+  with_row<Row>(ctx, argv, [&](function_slot const& slot, Row const& row) {
+    set_result(ctx, std::invoke(*static_cast<P const*>(slot.object), row));
+  });
+}
+
 // A predicate of the whole row: 1, 0, or NULL for UNKNOWN.
 template <class Row, class P>
 void call_predicate(::sqlite3_context* ctx, int, ::sqlite3_value** argv) {
-  function_slot& slot = slot_of(ctx);
-  try {
-    Row& row = *static_cast<Row*>(slot.scratch);
-    read_row(argument_source{argv, slot.names}, row);
-    const truth t = static_cast<P const*>(slot.object)->truth_of(std::as_const(row));
+  with_row<Row>(ctx, argv, [&](function_slot const& slot, Row const& row) {
+    const truth t = static_cast<P const*>(slot.object)->truth_of(row);
     if (t == truth::unknown)
       ::sqlite3_result_null(ctx);
     else
       ::sqlite3_result_int64(ctx, t == truth::yes ? 1 : 0);
-  } catch (...) {
-    failed_in(ctx);
-  }
+  });
 }
 
 // Whether projection P reads one field of Row that SQL can name.

@@ -9,6 +9,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,5 +92,33 @@ template <class P>
 using stored_param_t =
     std::conditional_t<std::is_convertible_v<P const&, std::string_view> && !std::is_same_v<std::decay_t<P>, std::nullptr_t>,
                        std::string, std::decay_t<P>>;
+
+// A request of an SQL adapter: SQL text, its parameters (held by value; strings copied)
+// and how a row is read — as Row, or through Map. Adapter is the adapter's tag, so one
+// adapter's requests (its placeholders, its row_view) never reach another's shards; each
+// adapter names this sql_request<Row, Map, P...> through an alias.
+template <class Adapter, class Row, class Map, class... P>
+struct sql_request {
+  std::string text;
+  std::tuple<P...> params;
+  [[no_unique_address]] Map map;
+};
+
+// The Map of a request whose rows are read as Row.
+struct no_map {};
+
+// The request sql<Row>(text, params...) of an adapter.
+template <class Adapter, class Row, class... P>
+sql_request<Adapter, Row, no_map, stored_param_t<P>...> row_request(std::string text, P&&... params) {
+  return {std::move(text), {std::forward<P>(params)...}, {}};
+}
+
+// The request sql(map, text, params...) of an adapter whose mapper takes a RowView.
+template <class Adapter, class RowView, class Map, class... P>
+auto mapped_request(Map map, std::string text, P&&... params) {
+  using row = std::remove_cvref_t<std::invoke_result_t<Map const&, RowView const&>>;
+  return sql_request<Adapter, row, Map, stored_param_t<P>...>{std::move(text), {std::forward<P>(params)...},
+                                                              std::move(map)};
+}
 
 }  // namespace sg::adapters::detail
