@@ -579,6 +579,13 @@ struct sinks_of<std::tuple<S...>> {
   using type = std::tuple<std::vector<S>...>;
 };
 
+// " GROUP BY 1, 2, ..., n": the first n columns of the result.
+inline std::string group_by_ordinals(std::size_t n) {
+  std::string out = " GROUP BY ";
+  for (std::size_t i = 0; i < n; ++i) out += numbered(i == 0 ? "" : ", ", i + 1);
+  return out;
+}
+
 // Binds `params` to the statement's ?1, ?2, ...
 inline void bind_params(statement& st, std::vector<param> const& params) {
   ::sqlite3_stmt* stmt = st.native_handle();
@@ -643,10 +650,7 @@ class table_shard {
     std::string sql = std::string(distinct && scan.empty() ? "SELECT DISTINCT " : "SELECT ") + r.all_columns() +
                       " FROM " + detail::sql_identifier(table_.name());
     if constexpr (has_clause<decltype(q.where_part)>) sql += " WHERE " + r.condition(q.where_part.predicate);
-    if (distinct && !scan.empty()) {
-      sql += " GROUP BY ";
-      for (std::size_t i = 0; i < table_.columns().size(); ++i) sql += detail::numbered(i == 0 ? "" : ", ", i + 1);
-    }
+    if (distinct && !scan.empty()) sql += detail::group_by_ordinals(table_.columns().size());
     std::string order;
     if constexpr (has_clause<decltype(q.order_by_part)>) {
       std::apply([&](auto const&... key) {
@@ -678,10 +682,7 @@ class table_shard {
     if (keys == 0) select += ", COUNT(*)";  // a global aggregate of no rows has no group
     std::string sql = "SELECT " + select + " FROM " + detail::sql_identifier(table_.name());
     if constexpr (has_clause<decltype(q.where_part)>) sql += " WHERE " + r.condition(q.where_part.predicate);
-    if (keys > 0) {
-      sql += " GROUP BY ";
-      for (std::size_t i = 0; i < keys; ++i) sql += detail::numbered(i == 0 ? "" : ", ", i + 1);
-    }
+    if (keys > 0) sql += detail::group_by_ordinals(keys);
     return sql;
   }
 
