@@ -5,8 +5,12 @@
 #include <sg/merge/concat.hpp>
 #include <sg/merge/sorted.hpp>
 #include <sg/pipeline.hpp>
+#include <sg/policy/circuit_breaker.hpp>
+#include <sg/policy/hedge.hpp>
 #include <sg/policy/partial.hpp>
+#include <sg/policy/retry.hpp>
 #include <sg/policy/time.hpp>
+#include <sg/replicas.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -60,7 +64,7 @@ auto run(asio::io_context& io, Pipe& pipe, Req const& req) {
 
 // One query on one server, its rows or its exception.
 template <class Row, class Map, class... P>
-std::vector<Row> one(asio::io_context& io, pg::shard& s, pg::sql_request<Row, Map, P...> const& req) {
+std::vector<Row> one(asio::io_context& io, pg::shard const& s, pg::sql_request<Row, Map, P...> const& req) {
   std::exception_ptr error;
   std::vector<Row> rows;
   s.async_execute(req, [&](std::exception_ptr e, std::vector<Row> r) {
@@ -196,6 +200,21 @@ void load(asio::io_context& io, std::vector<pg::shard>& shards, std::int64_t row
                          rows));
 }
 
+// Whether, within 5 s, no backend on the server runs a query whose text holds `marker`.
+bool stops_running(asio::io_context& io, std::string const& server, std::string const& marker) {
+  pg::shard watcher(io.get_executor(), server);
+  for (int i = 0; i < 50; ++i) {
+    const auto running = one(io, watcher, pg::sql<std::int64_t>("SELECT count(*) FROM pg_stat_activity WHERE "
+                                                                "strpos(query, $1) > 0 AND state = 'active' "
+                                                                "AND pid <> pg_backend_pid()",
+                                                                marker));
+    if (running == std::vector<std::int64_t>{0}) return true;
+    asio::steady_timer t(io, 100ms);
+    t.wait();
+  }
+  return false;
+}
+
 // Shards over the first three servers, loaded with `rows` orders.
 std::vector<pg::shard> loaded_shards(asio::io_context& io, std::int64_t rows) {
   std::vector<pg::shard> shards;
@@ -239,17 +258,7 @@ TEST_CASE("postgres: a timeout cancels the query on the server too", "[adapters]
   REQUIRE(r->failures.size() == 1);
   CHECK(r->failures[0].error == sg::errc::timeout);
   // The server stops the query: no backend runs it a moment later.
-  pg::shard watcher(io.get_executor(), servers[1]);
-  std::vector<std::int64_t> running;
-  for (int i = 0; i < 50; ++i) {
-    running = one(io, watcher, pg::sql<std::int64_t>(
-                                   "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%sg-timeout-probe%' "
-                                   "AND state = 'active' AND pid <> pg_backend_pid()"));
-    if (running == std::vector<std::int64_t>{0}) break;
-    asio::steady_timer t(io, 100ms);
-    t.wait();
-  }
-  CHECK(running == std::vector<std::int64_t>{0});
+  CHECK(stops_running(io, servers[1], "sg-timeout-probe"));
 }
 
 TEST_CASE("postgres: a server stopped mid-query fails that shard, never duplicating a row", "[adapters][postgres][fault]") {
@@ -289,7 +298,123 @@ TEST_CASE("postgres: a server stopped mid-query fails that shard, never duplicat
     CHECK(ids.size() == 2000);
     script("restart " + pg_dir() + " 2");
   }
-  // Back up: a new connection answers (the pool dropped the broken one).
-  shards[2].drop_idle();
+  // Back up: the pool closes its idle connections to the old server, and a new one answers.
   CHECK(one(io, shards[2], pg::sql<std::int64_t>("SELECT count(*) FROM orders")) == std::vector<std::int64_t>{1000});
+}
+
+namespace {
+
+// Table `rep` on the first three servers: servers 0 and 1 are replicas of shard 0 (even
+// ids), server 2 is shard 1 (odd ids). Returns one pg::shard per server.
+std::vector<pg::shard> replicated(asio::io_context& io, std::int64_t rows) {
+  std::vector<pg::shard> servers;
+  for (auto const& c : conninfos()) servers.emplace_back(io.get_executor(), c);
+  servers.resize(3, servers[0]);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    auto& s = servers[static_cast<std::size_t>(i)];
+    one(io, s, pg::sql<std::tuple<>>("DROP TABLE IF EXISTS rep"));
+    one(io, s, pg::sql<std::tuple<>>("CREATE TABLE rep (id bigint PRIMARY KEY, region text NOT NULL, cents bigint NOT NULL)"));
+    one(io, s, pg::sql<std::tuple<>>("INSERT INTO rep SELECT g, 'r' || (g * 7 % 5), g * 37 % 1000 "
+                                     "FROM generate_series(1, $1) g WHERE g % 2 = $2",
+                                     rows, i == 2 ? 1 : 0));
+  }
+  return servers;
+}
+
+using replica_shards = std::vector<decltype(sg::replicas_of(std::vector<pg::shard>{}))>;
+
+// Shard 0 over servers 0 and 1 (round-robin, so a fresh set asks server 0 first), shard 1
+// over server 2.
+replica_shards replica_sets(std::vector<pg::shard> const& servers) {
+  replica_shards shards;
+  shards.push_back(sg::replicas_of(std::vector<pg::shard>{servers[0], servers[1]}));
+  shards.push_back(sg::replicas_of(std::vector<pg::shard>{servers[2]}));
+  return shards;
+}
+
+// Each id from 1 to n once, in order.
+bool every_id_once(std::vector<order> const& rows, std::int64_t n) {
+  if (rows.size() != static_cast<std::size_t>(n)) return false;
+  for (std::int64_t i = 0; i < n; ++i)
+    if (std::get<0>(rows[static_cast<std::size_t>(i)]) != i + 1) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("postgres: with a replica, a server stopped mid-query still gives the full answer; its breaker opens, and closes after the restart",
+          "[adapters][postgres][fault][replicas]") {
+  asio::io_context io;
+  constexpr std::int64_t n = 2000;
+  const auto servers = replicated(io, n);
+  auto shards = replica_sets(servers);
+  sg::breaker_registry<> breakers({.window_size = 4,
+                                   .minimum_calls = 1,
+                                   .wait_in_open = 2s,
+                                   .permitted_calls_in_half_open = 1});
+  auto by_id = [](order const& a, order const& b) { return std::get<0>(a) < std::get<0>(b); };
+  auto pipe = sg::scatter(shards) |
+              sg::with(sg::retry{.max_attempts = 2, .backoff = {.initial = 10ms}}, sg::breaker{breakers}) |
+              sg::on(io.get_executor()) | sg::gather(sg::merge::sorted(by_id));
+
+  // Server 0 answers shard 0's first attempt; it stops 300 ms into the query.
+  auto t = std::make_shared<asio::steady_timer>(io, 300ms);
+  t->async_wait([t](boost::system::error_code) { script("kill " + pg_dir() + " 0"); });
+  const auto slow = pg::sql<order>("SELECT id, region, cents FROM rep, pg_sleep(0.8) ORDER BY id");
+  {
+    auto [ec, r] = run<order>(io, pipe, slow);
+    REQUIRE(!ec);
+    CHECK(r->completeness.complete());
+    CHECK(every_id_once(r->value, n));  // the retry on server 1 answered shard 0, no row twice
+  }
+  CHECK(breakers.state(0, 0) == sg::breaker_state::open);
+  CHECK(breakers.state(0, 1) == sg::breaker_state::closed);
+
+  // While it is open, server 0 is not even tried.
+  const auto fast = pg::sql<order>("SELECT id, region, cents FROM rep ORDER BY id");
+  const auto opened = servers[0].connections_opened();
+  for (int i = 0; i < 3; ++i) {
+    auto [ec, r] = run<order>(io, pipe, fast);
+    REQUIRE(!ec);
+    CHECK(every_id_once(r->value, n));
+  }
+  CHECK(servers[0].connections_opened() == opened);
+
+  // Restarted, and the wait in open over: a trial call closes the breaker again.
+  script("restart " + pg_dir() + " 0");
+  asio::steady_timer pause(io, 2s);
+  pause.wait();
+  for (int i = 0; i < 4 && breakers.state(0, 0) != sg::breaker_state::closed; ++i) {
+    auto [ec, r] = run<order>(io, pipe, fast);
+    REQUIRE(!ec);
+    CHECK(every_id_once(r->value, n));
+  }
+  CHECK(breakers.state(0, 0) == sg::breaker_state::closed);
+  CHECK(servers[0].connections_opened() > opened);
+}
+
+TEST_CASE("postgres: a slow replica is hedged to the other, and the loser's query is cancelled on its server",
+          "[adapters][postgres][replicas]") {
+  asio::io_context io;
+  constexpr std::int64_t n = 500;
+  const auto servers = replicated(io, n);
+  // sg_delay() sleeps 5 s on server 0 and not at all on its replica, server 1.
+  for (std::size_t i = 0; i < 3; ++i)
+    one(io, servers[i],
+        pg::sql<std::tuple<>>(std::string("CREATE OR REPLACE FUNCTION sg_delay() RETURNS int LANGUAGE sql AS ") +
+                              (i == 0 ? "'SELECT 1 FROM pg_sleep(5)'" : "'SELECT 1'")));
+  auto shards = replica_sets(servers);
+  auto by_id = [](order const& a, order const& b) { return std::get<0>(a) < std::get<0>(b); };
+  auto pipe = sg::scatter(shards) | sg::with(sg::hedge{.delay = 150ms}) | sg::on(io.get_executor()) |
+              sg::gather(sg::merge::sorted(by_id));
+  // Round-robin: of two queries, at least one asks server 0 first.
+  for (int i = 0; i < 2; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto [ec, r] = run<order>(io, pipe, pg::sql<order>("SELECT id, region, cents FROM rep, sg_delay() ORDER BY id"));
+    CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+    REQUIRE(!ec);
+    CHECK(every_id_once(r->value, n));
+  }
+  const auto names = conninfos();
+  CHECK(stops_running(io, names[0], "sg_delay()"));
 }

@@ -46,7 +46,8 @@
 // Notices (NOTICE, WARNING) are dropped, where libpq would print them to stderr.
 // Pool and threads: a shard keeps up to `idle` healthy connections (default 4) and opens
 // another when more queries run at once (PostgreSQL's max_connections is the limit, and
-// 53300 is retryable); a connection that failed or was cancelled is closed, never reused.
+// 53300 is retryable); a connection that failed or was cancelled is closed, never reused,
+// and an idle one whose server closed it meanwhile (a restart) is closed when next taken.
 // The pool is thread-safe; each query's steps run on the shard's executor (or its strand).
 // Example: tests/adapters/postgres.cpp, examples/orders_postgres.cpp; docs/adapters.md.
 #pragma once
@@ -85,6 +86,7 @@
 #include <utility>
 #include <vector>
 
+#include <poll.h>
 #include <unistd.h>
 
 namespace sg::postgres {
@@ -423,6 +425,18 @@ struct connection {
   bool reusable() const {
     return pg != nullptr && ::PQstatus(pg) == CONNECTION_OK && ::PQtransactionStatus(pg) == PQTRANS_IDLE;
   }
+
+  // Whether an idle connection still works, as far as can be told without a round trip:
+  // a server that stopped or restarted has closed the socket (or sent a FATAL message),
+  // which shows as input on a connection that asked nothing. Never blocks.
+  bool still_alive() {
+    ::pollfd p{::PQsocket(pg), POLLIN, 0};
+    if (p.fd < 0) return false;
+    const int ready = ::poll(&p, 1, 0);
+    if (ready == 0) return true;  // nothing to read: as it was left
+    if (ready < 0) return false;
+    return ::PQconsumeInput(pg) != 0 && reusable();  // a notification is fine; EOF is not
+  }
 };
 
 // What a shard's copies share: the connection string, the executor, the idle connections.
@@ -434,12 +448,19 @@ struct server {
   std::vector<std::unique_ptr<connection>> idle;
   std::size_t opened = 0;  // connections made so far
 
+  // An idle connection that still works, or null. Dead ones (the server went away while
+  // they idled) are closed here rather than failing the next query.
   std::unique_ptr<connection> take() {
-    std::lock_guard lock(mutex);
-    if (idle.empty()) return nullptr;
-    auto c = std::move(idle.back());
-    idle.pop_back();
-    return c;
+    for (;;) {
+      std::unique_ptr<connection> c;
+      {
+        std::lock_guard lock(mutex);
+        if (idle.empty()) return nullptr;
+        c = std::move(idle.back());
+        idle.pop_back();
+      }
+      if (c->still_alive()) return c;
+    }
   }
   void give_back(std::unique_ptr<connection> c) {
     if (!c || !c->reusable()) return;
@@ -670,7 +691,7 @@ class shard {
   }
 
   template <class Row, class Map, class... P, class Token>
-  auto async_execute(sql_request<Row, Map, P...> const& r, Token&& token) {
+  auto async_execute(sql_request<Row, Map, P...> const& r, Token&& token) const {
     std::vector<detail::text_param> params;
     std::apply([&](auto const&... p) { (params.push_back(detail::to_text(p)), ...); }, r.params);
     return boost::asio::async_compose<Token, void(std::exception_ptr, std::vector<Row>)>(
@@ -688,7 +709,8 @@ class shard {
     std::lock_guard lock(srv_->mutex);
     return srv_->idle.size();
   }
-  // Closes the idle connections (the next query opens a new one): after a server restart.
+  // Closes the idle connections; the next query opens a new one. (Taking a connection
+  // already skips those a restarted server closed.)
   void drop_idle() {
     std::vector<std::unique_ptr<detail::connection>> gone;
     std::lock_guard lock(srv_->mutex);
