@@ -342,7 +342,7 @@ bool every_id_once(std::vector<order> const& rows, std::int64_t n) {
 
 }  // namespace
 
-TEST_CASE("postgres: with a replica, a server stopped mid-query still gives the full answer; its breaker opens, and closes after the restart",
+TEST_CASE("postgres: with a replica, a server stopped mid-query still gives the full answer, and its breaker opens and closes after the restart",
           "[adapters][postgres][fault][replicas]") {
   asio::io_context io;
   constexpr std::int64_t n = 2000;
