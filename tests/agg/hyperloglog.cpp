@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -26,6 +27,31 @@ TEST_CASE("hyperloglog: merging sketches gives exactly the sketch of the union",
     for (auto const& part : parts) merged.merge(part);
     CHECK(merged == whole);
     CHECK(merged.estimate() == whole.estimate());
+  }
+}
+
+TEST_CASE("hyperloglog: a sketch rebuilt register by register with raise equals the original",
+          "[agg][hyperloglog][property]") {
+  SG_SEEDED_RNG(rng);
+  for (unsigned p : {4u, 12u, 18u}) {
+    sg::agg::hyperloglog original(p), rebuilt(p);
+    for (int i = 0; i < 5000; ++i) original.add_hash(i % 7 == 0 ? rng() >> (64 - p) << (64 - p) : rng());  // some maximal ranks
+    // The registers, sent as (index, rank) pairs in any order, some twice with a lower rank.
+    std::vector<std::size_t> order(original.register_count());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng);
+    for (std::size_t i : order) {
+      const unsigned rank = original.registers()[i];
+      const bool lower_too = rank > 1 && rng() % 3 == 0, lower_first = rng() % 2 == 0;
+      if (lower_too && lower_first) rebuilt.raise(i, rank - 1);
+      rebuilt.raise(i, rank);
+      if (lower_too && !lower_first) rebuilt.raise(i, rank - 1);  // never lowers a register
+    }
+    CHECK(rebuilt == original);
+    CHECK(original.registers()[0] <= 65 - p);
+    CHECK_NOTHROW(rebuilt.raise(original.register_count() - 1, 65 - p));
+    CHECK_THROWS_WITH(rebuilt.raise(original.register_count(), 1), Catch::Contains("does not fit a sketch of precision"));
+    CHECK_THROWS_AS(rebuilt.raise(0, 66 - p), std::system_error);
   }
 }
 

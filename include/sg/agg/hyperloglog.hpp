@@ -72,6 +72,23 @@ class hyperloglog {
     r = std::max(r, rank);
   }
 
+  // Raises register `index` to at least `rank`: how a sketch is rebuilt from registers that
+  // something else computed with add_hash's rule (index: the hash's top p bits; rank: 1 +
+  // the leading zeros of the other 64 − p, at most 65 − p), e.g. a database's
+  // GROUP BY index, MAX(rank) (examples/orders_postgres.cpp). Order and repeats do not
+  // matter. Throws std::system_error(sg::errc::bad_input) for an index ≥ 2^p or a rank
+  // above 65 − p. O(1).
+  void raise(std::size_t index, unsigned rank) {
+    if (index >= registers_.size() || rank > 65 - p_)
+      throw std::system_error(make_error_code(errc::bad_input),
+                              "sg::agg::hyperloglog::raise: register " + std::to_string(index) + " rank " +
+                                  std::to_string(rank) + " does not fit a sketch of precision " + std::to_string(p_) +
+                                  " (registers 0 to " + std::to_string(registers_.size() - 1) + ", ranks 0 to " +
+                                  std::to_string(65 - p_) + ")");
+    std::uint8_t& r = registers_[index];
+    r = std::max(r, static_cast<std::uint8_t>(rank));
+  }
+
   // Adds a value, hashed with sg::partition::default_hash.
   template <class V>
     requires std::invocable<partition::default_hash const&, V const&>
