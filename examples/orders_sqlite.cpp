@@ -8,19 +8,18 @@
 //
 // The databases go to a fresh temporary directory, removed at the end unless --keep.
 // Exit status 0 when every answer matches, 1 otherwise. Build and run: ./scripts/demo.sh.
+#include "orders_data.hpp"
+
 #include <sg/adapters/sqlite_query.hpp>
 #include <sg/sg.hpp>
 
 #include <boost/asio/thread_pool.hpp>
 
-#include <chrono>
-#include <cmath>
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <algorithm>
-#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -28,14 +27,6 @@
 #include <unistd.h>
 
 namespace shop {
-
-struct order {
-  std::int64_t id;
-  std::int64_t customer;
-  std::int32_t region;  // a key of the regions table, which every shard holds a copy of
-  std::int64_t cents;
-  std::int64_t ts;  // seconds
-};
 
 // A row of the view that joins an order with the broadcast regions table.
 struct order_in_region {
@@ -51,27 +42,16 @@ const sg::sqlite::table<order> orders_table("orders", {"id", "customer", "region
 const sg::sqlite::table<order_in_region> joined_table("orders_in_regions",
                                                       {"id", "customer", "region", "cents", "vat_percent"}, "");
 
-constexpr char const* regions_sql =
-    "CREATE TABLE regions (id INTEGER PRIMARY KEY, name TEXT NOT NULL, vat_percent INTEGER NOT NULL);"
-    "INSERT INTO regions VALUES (0, 'north', 20), (1, 'south', 19), (2, 'east', 21), (3, 'west', 17),"
-    "  (4, 'islands', 7), (5, 'capital', 20), (6, 'mountains', 16), (7, 'coast', 22);"
-    "CREATE VIEW orders_in_regions AS SELECT o.id AS id, o.customer AS customer, r.name AS region,"
-    "  o.cents AS cents, r.vat_percent AS vat_percent FROM orders o JOIN regions r ON r.id = o.region;";
-
-std::vector<order> generate(std::size_t n) {
-  std::mt19937_64 rng(20261122);
-  const std::int64_t customers = std::max<std::int64_t>(1, static_cast<std::int64_t>(n / 10));
-  std::vector<order> out;
-  out.reserve(n);
-  std::int64_t ts = 1'700'000'000;
-  for (std::size_t i = 0; i < n; ++i) {
-    ts += static_cast<std::int64_t>(rng() % 60);
-    // A few customers order far more than the rest (a squared uniform draw).
-    const double u = static_cast<double>(rng() % 1'000'000) / 1'000'000.0;
-    out.push_back({static_cast<std::int64_t>(i + 1), static_cast<std::int64_t>(u * u * static_cast<double>(customers)),
-                   static_cast<std::int32_t>(rng() % 8), 100 + static_cast<std::int64_t>(rng() % 99'900), ts});
-  }
-  return out;
+// The regions table (every shard holds a copy) and a view joining it with the orders.
+std::string regions_sql() {
+  std::string sql =
+      "CREATE TABLE regions (id INTEGER PRIMARY KEY, name TEXT NOT NULL, vat_percent INTEGER NOT NULL);"
+      "CREATE VIEW orders_in_regions AS SELECT o.id AS id, o.customer AS customer, r.name AS region,"
+      "  o.cents AS cents, r.vat_percent AS vat_percent FROM orders o JOIN regions r ON r.id = o.region;"
+      "INSERT INTO regions VALUES ";
+  for (auto const& r : regions)
+    sql += (r.id == 0 ? "(" : ", (") + std::to_string(r.id) + ", '" + r.name + "', " + std::to_string(r.vat_percent) + ")";
+  return sql;
 }
 
 // Loads `rows` into a new database file holding the orders table and the regions table.
@@ -79,33 +59,11 @@ void load(std::string const& path, std::vector<order> const& rows) {
   sg::sqlite::connection c(path);
   c.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF");
   orders_table.create(c);
-  c.exec(regions_sql);
+  c.exec(regions_sql());
   orders_table.insert(c, rows);
 }
 
 }  // namespace shop
-
-namespace {
-
-using clock_type = std::chrono::steady_clock;
-bool all_match = true;
-
-double ms_since(clock_type::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
-
-template <class T>
-void footer(sg::gathered<T> const& r, double ms, bool match) {
-  all_match = all_match && match;
-  std::printf("  %s: %zu of %zu shards answered; %.1f ms; %s\n\n",
-              r.completeness.complete() ? "complete" : "PARTIAL", r.completeness.succeeded, r.completeness.targeted, ms,
-              match ? "matches one database" : "DIFFERS from one database");
-  for (auto const& f : r.failures) std::printf("  shard %zu failed: %s\n", f.shard, f.what.c_str());
-}
-
-bool near(double a, double b, double relative) { return std::abs(a - b) <= relative * std::max(1.0, std::abs(b)); }
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using shop::order;
@@ -131,7 +89,7 @@ int main(int argc, char** argv) {
 
   // Generate, split by customer with a jump consistent hash, load one file per shard
   // (and one file with every row, to check the answers against).
-  auto t0 = clock_type::now();
+  shop::checker check;
   const auto rows = shop::generate(n);
   const auto buckets = sg::partition::split(rows, sg::partition::jump(shard_count), &order::customer);
   std::vector<sg::sqlite::table_shard<order>> shards;
@@ -145,7 +103,7 @@ int main(int argc, char** argv) {
   shop::load((dir / "all.db").string(), rows);
   sg::sqlite::connection one((dir / "all.db").string());
   std::printf("%zu orders over %zu SQLite shards in %s (loaded in %.0f ms)\n\n", n, shard_count, dir.c_str(),
-              ms_since(t0));
+              check.ms());
 
   boost::asio::thread_pool pool(shard_count);  // the shards answer in parallel
 
@@ -153,9 +111,9 @@ int main(int argc, char** argv) {
     auto q = sg::query(sg::group_by(&order::region),
                        sg::aggregate(sg::agg::count(), sg::agg::sum(&order::cents), sg::agg::avg(&order::cents)),
                        sg::order_by(sg::col<0>));
-    t0 = clock_type::now();
+    check.start();
     auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
-    const double ms = ms_since(t0);
+    const double ms = check.ms();
     auto want = one.rows<std::tuple<std::int32_t, std::int64_t, std::int64_t, double>>(
         "SELECT region, COUNT(*), SUM(cents), AVG(cents) FROM orders GROUP BY region ORDER BY region");
     bool match = r.value.size() == want.size();
@@ -166,31 +124,31 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(count), static_cast<double>(total) / 100, mean / 100);
       if (i < want.size())
         match = match && region == std::get<0>(want[i]) && count == static_cast<std::uint64_t>(std::get<1>(want[i])) &&
-                total == std::get<2>(want[i]) && near(mean, std::get<3>(want[i]), 1e-9);
+                total == std::get<2>(want[i]) && shop::near(mean, std::get<3>(want[i]), 1e-9);
     }
-    footer(r, ms, match);
+    check.footer(r, ms, match);
   }
 
   {  // 2. Top 10 customers by spend. Partitioned by customer, so each shard can rank its own
      //    customers and send only its 10 best (groups_colocated()); sg merges the top-k.
     auto q = sg::query(sg::group_by(&order::customer), sg::aggregate(sg::agg::sum(&order::cents)),
                        sg::groups_colocated(), sg::order_by(sg::desc(sg::col<1>), sg::col<0>), sg::limit(10));
-    t0 = clock_type::now();
+    check.start();
     auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
-    const double ms = ms_since(t0);
+    const double ms = check.ms();
     auto want = one.rows<std::tuple<std::int64_t, std::int64_t>>(
         "SELECT customer, SUM(cents) AS spend FROM orders GROUP BY customer ORDER BY spend DESC, customer LIMIT 10");
     std::printf("2. top 10 customers by spend (aggregate, then top-k)\n");
     for (auto const& [customer, spend] : r.value)
       std::printf("  customer %7lld  %12.2f\n", static_cast<long long>(customer), static_cast<double>(spend) / 100);
-    footer(r, ms, r.value == want);
+    check.footer(r, ms, r.value == want);
   }
 
   {  // 3. The latest 100 orders: each shard sends its latest 100, sg merges the sorted lists.
     auto q = sg::query(sg::order_by(sg::desc(&order::ts), sg::desc(&order::id)), sg::limit(100));
-    t0 = clock_type::now();
+    check.start();
     auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
-    const double ms = ms_since(t0);
+    const double ms = check.ms();
     auto want = one.rows<order>("SELECT id, customer, region, cents, ts FROM orders ORDER BY ts DESC, id DESC LIMIT 100");
     bool match = r.value.size() == want.size();
     for (std::size_t i = 0; match && i < want.size(); ++i)
@@ -200,27 +158,27 @@ int main(int argc, char** argv) {
       std::printf("  order %8lld  customer %7lld  at %lld\n", static_cast<long long>(r.value[i].id),
                   static_cast<long long>(r.value[i].customer), static_cast<long long>(r.value[i].ts));
     if (r.value.size() > 3) std::printf("  ... %zu more\n", r.value.size() - 3);
-    footer(r, ms, match);
+    check.footer(r, ms, match);
   }
 
   const auto exact_customers = one.rows<std::int64_t>("SELECT COUNT(DISTINCT customer) FROM orders").at(0);
   {  // 4a. Distinct customers, exact: each customer lives on one shard.
     auto q = sg::query(sg::group_by(&order::customer), sg::aggregate(sg::agg::count()), sg::groups_colocated());
-    t0 = clock_type::now();
+    check.start();
     auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
-    const double ms = ms_since(t0);
+    const double ms = check.ms();
     std::printf("4a. distinct customers, exact: %zu\n", r.value.size());
-    footer(r, ms, static_cast<std::int64_t>(r.value.size()) == exact_customers);
+    check.footer(r, ms, static_cast<std::int64_t>(r.value.size()) == exact_customers);
   }
   {  // 4b. Distinct customers, approximate: one HyperLogLog sketch per shard, merged.
     auto q = sg::query(sg::aggregate(sg::agg::approx_count_distinct(&order::customer)));
-    t0 = clock_type::now();
+    check.start();
     auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
-    const double ms = ms_since(t0);
+    const double ms = check.ms();
     const double estimate = r.value.empty() ? 0.0 : static_cast<double>(std::get<0>(r.value[0]));
     const double error = exact_customers == 0 ? 0 : estimate / static_cast<double>(exact_customers) - 1;
     std::printf("4b. distinct customers, HyperLogLog (2^14 registers): %.0f (%+.2f %% off)\n", estimate, 100 * error);
-    footer(r, ms, std::abs(error) <= 3 * 1.04 / 128);
+    check.footer(r, ms, shop::within_hll_error(estimate, static_cast<double>(exact_customers)));
   }
 
   {  // 5. Revenue and VAT by region name: each shard joins its orders with its copy of the
@@ -229,9 +187,9 @@ int main(int argc, char** argv) {
                        sg::aggregate(sg::agg::sum(&shop::order_in_region::cents),
                                      sg::agg::sum([](shop::order_in_region const& o) { return o.cents * o.vat_percent; })),
                        sg::order_by(sg::col<0>));
-    t0 = clock_type::now();
+    check.start();
     auto r = (sg::scatter(joined) | sg::on(pool) | sg::gather(q))(q);
-    const double ms = ms_since(t0);
+    const double ms = check.ms();
     auto want = one.rows<std::tuple<std::string, std::int64_t, std::int64_t>>(
         "SELECT r.name, SUM(o.cents), SUM(o.cents * r.vat_percent) FROM orders o JOIN regions r ON r.id = o.region "
         "GROUP BY r.name ORDER BY r.name");
@@ -239,7 +197,7 @@ int main(int argc, char** argv) {
     for (auto const& [region, cents, vat] : r.value)
       std::printf("  %-10s %14.2f revenue  %12.2f VAT\n", region.c_str(), static_cast<double>(cents) / 100,
                   static_cast<double>(vat) / 10'000);
-    footer(r, ms, r.value == want);
+    check.footer(r, ms, r.value == want);
   }
 
   pool.join();
@@ -249,6 +207,5 @@ int main(int argc, char** argv) {
     std::printf("kept %s\n", dir.c_str());
   else
     std::filesystem::remove_all(dir);
-  std::printf("%s\n", all_match ? "all answers match one database" : "SOME ANSWERS DIFFER");
-  return all_match ? 0 : 1;
+  return check.verdict();
 }
