@@ -99,6 +99,8 @@ using stored_param_t =
 // adapter names this sql_request<Row, Map, P...> through an alias.
 template <class Adapter, class Row, class Map, class... P>
 struct sql_request {
+  using row_type = Row;  // what each row of the answer becomes
+
   std::string text;
   std::tuple<P...> params;
   [[no_unique_address]] Map map;
