@@ -426,16 +426,13 @@ struct connection {
     return pg != nullptr && ::PQstatus(pg) == CONNECTION_OK && ::PQtransactionStatus(pg) == PQTRANS_IDLE;
   }
 
-  // Whether an idle connection still works, as far as can be told without a round trip:
-  // a server that stopped or restarted has closed the socket (or sent a FATAL message),
-  // which shows as input on a connection that asked nothing. Never blocks.
-  bool still_alive() {
+  // Whether an idle connection is as it was left, as far as can be told without a round
+  // trip: nothing to read. Input on a connection that asked nothing means the server closed
+  // it (EOF: it stopped or restarted), is closing it (a FATAL message comes first), or said
+  // something unasked; in each case a new connection is the safe choice. Never blocks.
+  bool still_alive() const {
     ::pollfd p{::PQsocket(pg), POLLIN, 0};
-    if (p.fd < 0) return false;
-    const int ready = ::poll(&p, 1, 0);
-    if (ready == 0) return true;  // nothing to read: as it was left
-    if (ready < 0) return false;
-    return ::PQconsumeInput(pg) != 0 && reusable();  // a notification is fine; EOF is not
+    return p.fd >= 0 && ::poll(&p, 1, 0) == 0;
   }
 };
 
