@@ -9,6 +9,7 @@
 #include <sg/agg/minmax.hpp>
 #include <sg/agg/sum.hpp>
 #include <sg/agg/variance.hpp>
+#include <sg/cache.hpp>
 #include <sg/cost/choose.hpp>
 #include <sg/cost/model.hpp>
 #include <sg/cost/plans.hpp>
