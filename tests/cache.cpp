@@ -136,7 +136,7 @@ TEST_CASE("cache: entries expire after their time to live, on the cache's clock"
   CHECK(forever.get("x") == 1);
 }
 
-TEST_CASE("cache: a value above the budget is rejected and takes the older value with it; limits on entries",
+TEST_CASE("cache: a value above the budget is rejected and takes the older value with it, and entries are limited too",
           "[cache]") {
   weighed_cache c(by_value(100));
   CHECK(c.put(1, 60));
