@@ -25,6 +25,7 @@
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using sg_test::after;
 using sg_test::delayed_shard;
 using sg_test::manual_clock;
 using sg_test::manual_timer;
@@ -34,11 +35,6 @@ using sg_test::rows;
 using sg_test::run_until_done;
 
 namespace {
-
-delayed_shard after(asio::io_context& io, int value, std::vector<std::chrono::milliseconds> delays,
-                    std::vector<std::error_code> errors = {}) {
-  return delayed_shard{&io, value, std::move(delays), std::move(errors)};
-}
 
 using hedge = sg::hedge<manual_timer>;
 

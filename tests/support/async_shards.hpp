@@ -149,6 +149,12 @@ struct delayed_shard {
   }
 };
 
+// A delayed_shard answering `value` after delays[n] for call n, failing with errors[n].
+inline delayed_shard after(asio::io_context& io, int value, std::vector<std::chrono::milliseconds> delays,
+                           std::vector<std::error_code> errors = {}) {
+  return delayed_shard{&io, value, std::move(delays), std::move(errors)};
+}
+
 // Keeps each handler until release(i) (or cancellation), so a test decides when and in
 // which order shards answer.
 class parked_shard {

@@ -31,6 +31,7 @@
 #include <sg/policy/budget.hpp>
 #include <sg/policy/circuit_breaker.hpp>
 #include <sg/policy/hedge.hpp>
+#include <sg/policy/observe.hpp>
 #include <sg/policy/partial.hpp>
 #include <sg/policy/policy.hpp>
 #include <sg/policy/retry.hpp>
@@ -181,7 +182,7 @@ enum class stop_reason : unsigned char { none, timeout, deadline, cancelled, los
 enum class attempt_kind : unsigned char { first, retry, hedge };
 
 // The policies one gather applies (detail::no_policy for each it does not have).
-template <class Deadline, class Timeout, class Retry, class Hedge, class Breaker>
+template <class Deadline, class Timeout, class Retry, class Hedge, class Breaker, class Observe>
 struct gather_policies {
   Deadline deadline;
   Timeout timeout;
@@ -189,6 +190,7 @@ struct gather_policies {
   Hedge hedge;
   Breaker breaker;
   partial rule;
+  Observe observe;
   using clock = gather_clock_t<Deadline, Timeout, Retry, Hedge, Breaker>;
 };
 
@@ -206,6 +208,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   using Retry = decltype(Pols::retry);
   using Hedge = decltype(Pols::hedge);
   using Breaker = decltype(Pols::breaker);
+  using Observe = decltype(Pols::observe);
 
   template <class Policy>
   struct timer_of {
@@ -224,6 +227,20 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   // Tells a replica set how an attempt on its replica ended.
   using replica_end_fn = void (*)(void const*, std::size_t, std::chrono::nanoseconds, attempt_end);
   static constexpr std::size_t refused_attempt = static_cast<std::size_t>(-1);
+
+  // Whether the pipeline's observer (sg::observe) takes events of type E; without one,
+  // nothing about events is computed.
+  template <class E>
+  static constexpr bool wants() {
+    if constexpr (present<Observe>)
+      return Observe::template wants<E>;
+    else
+      return false;
+  }
+  template <class E>
+  void emit(E const& e) const {
+    if constexpr (wants<E>()) pols_.observe(e);
+  }
 
   template <class Merge>
   async_gather_state(Merge const& merge, Req request, Handler handler, DefaultEx const& fallback, targets const& t,
@@ -284,7 +301,10 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
       deadline_timer_->expires_after(pols_.deadline.after);
       ++pending_;
       deadline_timer_->async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this()](auto ec) {
-        if (!ec) self->cancel_all(boost::asio::cancellation_type::terminal, errc::timeout);
+        if (!ec) {
+          if (self->shards_outstanding_ != 0) self->emit(events::timeout{std::nullopt, 0, 0});
+          self->cancel_all(boost::asio::cancellation_type::terminal, errc::timeout);
+        }
         self->done_one();
       }));
     }
@@ -309,7 +329,10 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     breaker_type* b = nullptr;
     if constexpr (present<Breaker>) {
       b = &pols_.breaker.registry->at(breaker_key{targets_[j], r});
-      if (!b->try_acquire()) return refused_attempt;
+      const auto before = breaker_state_for_events(b);
+      const bool admitted = b->try_acquire();
+      note_transition(j, r, before, b);
+      if (!admitted) return refused_attempt;
     }
     child& c = children_[j];
     std::size_t s = 0;
@@ -322,8 +345,9 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     a.stop = stop_reason::none;
     a.id = ++next_id_;
     a.replica = r;
-    a.timed = set != nullptr || b != nullptr || tracked();
+    a.timed = set != nullptr || b != nullptr || tracked() || wants<events::attempt_end>();
     if (a.timed) a.start = clock::now();  // only what uses the durations reads the clock
+    a.number = c.attempts;
     a.breaker = b;
     a.set = set;
     a.end = end;
@@ -334,10 +358,18 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
       ++pending_;
       timer.async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j, s, id = a.id](auto ec) {
         attempt_slot& x = self->slot(j, s);
-        if (!ec && x.live && x.id == id) self->cancel_slot(j, s, boost::asio::cancellation_type::terminal, stop_reason::timeout);
+        if (!ec && x.live && x.id == id) {
+          self->emit(events::timeout{self->targets_[j], x.replica, x.number});
+          self->cancel_slot(j, s, boost::asio::cancellation_type::terminal, stop_reason::timeout);
+        }
         self->done_one();
       }));
     }
+    if (kind == attempt_kind::hedge) emit(events::hedge{targets_[j], a.number});
+    emit(events::attempt_start{targets_[j], r, a.number,
+                               kind == attempt_kind::first   ? events::attempt_kind::first
+                               : kind == attempt_kind::retry ? events::attempt_kind::retry
+                                                             : events::attempt_kind::hedge});
     if (kind != attempt_kind::hedge) {
       c.round_start = a.start;
       arm_hedge(j);
@@ -367,8 +399,20 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
       return;
     }
     const auto elapsed = end_slot(j, s, attempt_end::success);
-    if constexpr (present<Breaker>)
-      if (auto* b = slot(j, s).breaker) b->on_success(elapsed);
+    if constexpr (wants<events::attempt_end>()) {
+      std::optional<std::size_t> rows;
+      if constexpr (std::ranges::sized_range<R>) rows = static_cast<std::size_t>(std::ranges::size(value));
+      attempt_slot const& a = slot(j, s);
+      emit(events::attempt_end{targets_[j], a.replica, a.number, events::attempt_outcome::answered, elapsed, {}, {},
+                               rows});
+    }
+    if constexpr (present<Breaker>) {
+      if (auto* b = slot(j, s).breaker) {
+        const auto before = breaker_state_for_events(b);
+        b->on_success(elapsed);
+        note_transition(j, slot(j, s).replica, before, b);
+      }
+    }
     if constexpr (present<Hedge>)  // the shard's latency as the gather saw it: from the round's first attempt
       if (pols_.hedge.adaptive != nullptr && !children_[j].finished)
         pols_.hedge.adaptive->record(targets_[j], std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -390,12 +434,23 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
       f = {make_error_code(errc::cancelled), "cancelled with the gather"};
     const bool own = stop == stop_reason::none || stop == stop_reason::timeout;  // the shard's failure
     const auto elapsed = end_slot(j, s, own ? attempt_end::failure : attempt_end::cancelled);
+    if constexpr (wants<events::attempt_end>()) {
+      using events::attempt_outcome;
+      const attempt_outcome outcome = stop == stop_reason::none       ? attempt_outcome::failed
+                                      : stop == stop_reason::timeout  ? attempt_outcome::timed_out
+                                      : stop == stop_reason::deadline ? attempt_outcome::deadline
+                                      : stop == stop_reason::cancelled ? attempt_outcome::cancelled
+                                                                       : attempt_outcome::lost;
+      emit(events::attempt_end{targets_[j], a.replica, a.number, outcome, elapsed, f.error, f.what, std::nullopt});
+    }
     if constexpr (present<Breaker>) {
       if (auto* b = a.breaker) {
+        const auto before = breaker_state_for_events(b);
         if (own)
           b->on_failure(f.error, elapsed);
         else
           b->on_ignored();
+        note_transition(j, a.replica, before, b);
       }
     }
     children_[j].last_failed_replica = bit(a.replica);
@@ -407,6 +462,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   // targets at all, completes at once (on the strand, never inside the initiating call).
   template <class Start>
   void start(Start&& start_child) {
+    if constexpr (wants<events::gather_end>()) started_at_ = clock::now();
     if (targets_.count() == 0) {
       complete();
       return;
@@ -435,6 +491,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     typename clock::time_point start{};
     std::uint64_t id = 0;
     std::size_t replica = 0;
+    unsigned number = 0;  // the attempt's number within its shard, from 1
     breaker_type* breaker = nullptr;
     void const* set = nullptr;
     replica_end_fn end = nullptr;
@@ -461,6 +518,22 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
       return pols_.hedge.adaptive != nullptr;
     else
       return false;
+  }
+
+  // A breaker's state before a call that may change it, read only for an observer.
+  breaker_state breaker_state_for_events(breaker_type const* b) const {
+    if constexpr (wants<events::breaker_transition>())
+      return b->state();
+    else
+      return breaker_state::closed;
+  }
+  void note_transition(std::size_t j, std::size_t r, breaker_state before, breaker_type const* b) const {
+    if constexpr (wants<events::breaker_transition>()) {
+      const breaker_state after = b->state();
+      if (after != before) emit(events::breaker_transition{breaker_key{targets_[j], r}, before, after});
+    } else {
+      (void)j, (void)r, (void)before, (void)b;
+    }
   }
 
   static std::uint64_t bit(std::size_t r) noexcept { return r < 64 ? std::uint64_t{1} << r : 0; }
@@ -608,6 +681,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
         wait = policy.wait_before(c.attempts - c.hedges, r.previous_wait, rng_);
       }
       if (!before_deadline(wait)) return false;
+      emit(events::retry{targets_[j], c.attempts + 1, wait, f.error});
       r.previous_wait = wait;
       r.failure = std::move(f);
       if (!r.timer) r.timer.emplace(strand_);
@@ -719,6 +793,9 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     result_type result = finish(ec);
     if (cancelled_ && ec == errc::partial_result) ec = errc::cancelled;
     if (deadline_passed_ && ec == errc::partial_result) ec = errc::timeout;
+    if constexpr (wants<events::gather_end>())
+      emit(events::gather_end{result.completeness, ec,
+                              std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started_at_)});
     // Posted to the handler's executor: the handler never runs inside an sg strand or
     // inside the initiating call.
     auto ex = work_.get_executor();
@@ -768,6 +845,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   launch_fn launch_ = nullptr;
   void const* pipeline_ = nullptr;
   std::uint64_t next_id_ = 0;
+  typename clock::time_point started_at_{};  // read for an observer only
   std::size_t pending_ = 0;  // children not completed: attempts and timers
   bool cancelled_ = false;
   bool deadline_passed_ = false;
@@ -906,9 +984,10 @@ struct async_gather_initiation {
     auto const& ps = pipe->policies();
     using pols_type = gather_policies<decltype(policy_of<deadline_tag>(ps)), decltype(policy_of<timeout_tag>(ps)),
                                       decltype(policy_of<retry_tag>(ps)), decltype(policy_of<hedge_tag>(ps)),
-                                      decltype(policy_of<breaker_tag>(ps))>;
+                                      decltype(policy_of<breaker_tag>(ps)), decltype(policy_of<observe_tag>(ps))>;
     pols_type pols{policy_of<deadline_tag>(ps), policy_of<timeout_tag>(ps), policy_of<retry_tag>(ps),
-                   policy_of<hedge_tag>(ps),    policy_of<breaker_tag>(ps), pipe->completion_rule()};
+                   policy_of<hedge_tag>(ps),    policy_of<breaker_tag>(ps), pipe->completion_rule(),
+                   policy_of<observe_tag>(ps)};
     using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback), pols_type>;
     auto& set = pipe->shards();
     targets t = pipe->route(request, shard_count(set));
