@@ -84,6 +84,20 @@ class checker {
   bool all_match_ = true;
 };
 
+// Prints the first of the latest orders and says whether they are `want`'s (id, time and
+// amount, in order).
+inline bool report_latest(std::vector<order> const& got, std::vector<order> const& want) {
+  bool match = got.size() == want.size();
+  for (std::size_t i = 0; match && i < want.size(); ++i)
+    match = got[i].id == want[i].id && got[i].ts == want[i].ts && got[i].cents == want[i].cents;
+  std::printf("3. latest 100 orders (sorted merge, limit pushed to every shard)\n");
+  for (std::size_t i = 0; i < std::min<std::size_t>(3, got.size()); ++i)
+    std::printf("  order %8lld  customer %7lld  at %lld\n", static_cast<long long>(got[i].id),
+                static_cast<long long>(got[i].customer), static_cast<long long>(got[i].ts));
+  if (got.size() > 3) std::printf("  ... %zu more\n", got.size() - 3);
+  return match;
+}
+
 // Equal within `relative` of b (absolute below 1).
 inline bool near(double a, double b, double relative) {
   return std::abs(a - b) <= relative * std::max(1.0, std::abs(b));

@@ -90,15 +90,7 @@ awaitable<void> run(std::vector<std::string> servers, std::size_t n, std::size_t
     auto [ec, r] = co_await pipe.async(request, use_awaitable);
     const double ms = check.ms();
     auto want = co_await db::rows_of<order>(one, request.text);
-    bool match = r.value.size() == want.size();
-    for (std::size_t i = 0; match && i < want.size(); ++i)
-      match = r.value[i].id == want[i].id && r.value[i].ts == want[i].ts && r.value[i].cents == want[i].cents;
-    std::printf("3. latest 100 orders (sorted merge, limit pushed to every shard)\n");
-    for (std::size_t i = 0; i < std::min<std::size_t>(3, r.value.size()); ++i)
-      std::printf("  order %8lld  customer %7lld  at %lld\n", static_cast<long long>(r.value[i].id),
-                  static_cast<long long>(r.value[i].customer), static_cast<long long>(r.value[i].ts));
-    if (r.value.size() > 3) std::printf("  ... %zu more\n", r.value.size() - 3);
-    check.footer(r, ms, match);
+    check.footer(r, ms, shop::report_latest(r.value, want));
   }
 
   const auto exact = (co_await db::rows_of<std::int64_t>(one, "SELECT count(DISTINCT customer) FROM orders")).at(0);

@@ -150,15 +150,7 @@ int main(int argc, char** argv) {
     auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
     const double ms = check.ms();
     auto want = one.rows<order>("SELECT id, customer, region, cents, ts FROM orders ORDER BY ts DESC, id DESC LIMIT 100");
-    bool match = r.value.size() == want.size();
-    for (std::size_t i = 0; match && i < want.size(); ++i)
-      match = r.value[i].id == want[i].id && r.value[i].ts == want[i].ts && r.value[i].cents == want[i].cents;
-    std::printf("3. latest 100 orders (sorted merge, limit pushed to every shard)\n");
-    for (std::size_t i = 0; i < std::min<std::size_t>(3, r.value.size()); ++i)
-      std::printf("  order %8lld  customer %7lld  at %lld\n", static_cast<long long>(r.value[i].id),
-                  static_cast<long long>(r.value[i].customer), static_cast<long long>(r.value[i].ts));
-    if (r.value.size() > 3) std::printf("  ... %zu more\n", r.value.size() - 3);
-    check.footer(r, ms, match);
+    check.footer(r, ms, shop::report_latest(r.value, want));
   }
 
   const auto exact_customers = one.rows<std::int64_t>("SELECT COUNT(DISTINCT customer) FROM orders").at(0);

@@ -28,6 +28,7 @@
 
 #include <sg/detail/type_traits.hpp>
 #include <sg/gathered.hpp>
+#include <sg/partition/hash.hpp>
 #include <sg/pipeline.hpp>
 
 #include <boost/asio/async_result.hpp>
@@ -69,9 +70,6 @@ template <class T>
 inline constexpr bool is_gathered<gathered<T>> = true;
 
 template <class T>
-concept tuple_like = requires { std::tuple_size<T>::value; };
-
-template <class T>
 std::size_t heap_bytes(T const& x);
 
 // The heap memory of each element of a range, beyond the elements themselves.
@@ -104,7 +102,7 @@ std::size_t heap_bytes(T const& x) {
     return own + elements_heap_bytes(x);
   } else if constexpr (is_optional<T>) {
     return x ? heap_bytes(*x) : 0;
-  } else if constexpr (tuple_like<T>) {
+  } else if constexpr (partition::detail::is_tuple_like<T>) {
     return std::apply([](auto const&... e) { return (std::size_t{0} + ... + heap_bytes(e)); }, x);
   } else if constexpr (weigh_fields<T>) {
     std::size_t n = 0;
@@ -384,7 +382,7 @@ class cached_pipeline {
     requires(!detail::is_stage<Req>)
   auto operator()(Req const& request, std::error_code& ec) const {
     using result = decltype(pipe_(request, ec));
-    if constexpr (check<Req, result>()) {
+    if constexpr (check<Req, std::is_same_v<typename Cache::value_type, result>>()) {
       auto key = key_of_(request);
       if (auto hit = cache_->find(key)) {
         ec.clear();
@@ -403,7 +401,7 @@ class cached_pipeline {
     requires(!detail::is_stage<Req>)
   auto async(Req const& request, Token&& token) const {
     using value = typename Cache::value_type;
-    if constexpr (check_async<Req>()) {
+    if constexpr (check<Req, detail::is_gathered<value>>()) {
       return boost::asio::async_initiate<Token, void(std::error_code, value)>(
           detail::cached_async_initiation<Pipe, Cache, typename Cache::key_type, Req>{&pipe_, cache_,
                                                                                       options_.partial},
@@ -418,29 +416,14 @@ class cached_pipeline {
   // Each misuse stops here with one sentence, before anything else is instantiated. (The
   // async call cannot know the pipeline's result type this early: it checks that the value
   // is a gathered<T>, and the operation checks T when the gather completes.)
-  template <class Req, class Result>
+  template <class Req, bool ValueIsResult>
   static consteval bool check() {
-    if constexpr (!std::is_same_v<typename Cache::value_type, Result>) {
+    if constexpr (!ValueIsResult) {
       static_assert(detail::always_false<Req>,
                     "sg::cached: the cache's value type must be the pipeline's result type, sg::gathered<T>");
       return false;
-    } else {
-      return check_key<Req>();
-    }
-  }
-  template <class Req>
-  static consteval bool check_async() {
-    if constexpr (!detail::is_gathered<typename Cache::value_type>) {
-      static_assert(detail::always_false<Req>,
-                    "sg::cached: the cache's value type must be the pipeline's result type, sg::gathered<T>");
-      return false;
-    } else {
-      return check_key<Req>();
-    }
-  }
-  template <class Req>
-  static consteval bool check_key() {
-    if constexpr (!std::is_convertible_v<std::invoke_result_t<KeyOf const&, Req const&>, typename Cache::key_type>) {
+    } else if constexpr (!std::is_convertible_v<std::invoke_result_t<KeyOf const&, Req const&>,
+                                                typename Cache::key_type>) {
       static_assert(detail::always_false<Req>, "sg::cached: key_of(request) must give the cache's key type");
       return false;
     } else {
