@@ -6,16 +6,14 @@
 #include <sg/agg/variance.hpp>
 #include <sg/partition/jump.hpp>
 #include <sg/partition/split.hpp>
-#include <sg/exec/on.hpp>
 #include <sg/pipeline.hpp>
 #include <sg/policy/partial.hpp>
 #include <sg/query/local.hpp>
 #include <sg/query/query.hpp>
 
+#include "adapters/sales.hpp"
 #include "support/seed.hpp"
 
-#include <boost/asio/thread_pool.hpp>
-#include <boost/container_hash/hash.hpp>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -26,7 +24,6 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
-#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -34,49 +31,7 @@
 namespace {
 
 namespace sq = sg::sqlite;
-
-struct sale {
-  std::int64_t id;
-  std::int32_t store;
-  std::string region;
-  std::int64_t cents;
-  double weight;
-  std::optional<std::int64_t> coupon;
-  bool gift;
-  friend bool operator==(sale const&, sale const&) = default;
-  friend std::size_t hash_value(sale const& s) {
-    std::size_t h = 0;
-    boost::hash_combine(h, s.id);
-    boost::hash_combine(h, s.region);
-    boost::hash_combine(h, s.cents);
-    return h;
-  }
-};
-
-sq::table<sale> sales_table() {
-  return {"sales", {"id", "store", "region", "cents", "weight", "coupon", "gift"}};
-}
-
-// Rows with many ties (store, region) and NULLs (coupon); regions with GLOB's wildcards.
-std::vector<sale> random_sales(std::mt19937_64& rng, std::size_t n) {
-  static char const* const regions[] = {"eu", "us", "apac", "e*u", "e?u", "[eu]", "Eu", "eux"};
-  std::vector<sale> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::optional<std::int64_t> coupon;
-    if (rng() % 3 == 0) coupon = static_cast<std::int64_t>(rng() % 5);
-    out.push_back({static_cast<std::int64_t>(i), static_cast<std::int32_t>(rng() % 7), regions[rng() % 8],
-                   static_cast<std::int64_t>(rng() % 20001) - 10000, static_cast<double>(rng() % 1000) / 8.0, coupon,
-                   rng() % 2 == 0});
-  }
-  return out;
-}
-
-sq::table_shard<sale> memory_shard(std::vector<sale> const& rows) {
-  sq::table_shard<sale> s(":memory:", sales_table());
-  s.table().create(s.database().connection_unlocked());
-  s.table().insert(s.database().connection_unlocked(), rows);
-  return s;
-}
+using namespace sales_fixture;
 
 // Equal, doubles up to relative rounding (NaN equals NaN).
 template <class T>
@@ -99,13 +54,6 @@ bool all_close(Rows const& a, Rows const& b) {
   for (std::size_t i = 0; i < a.size(); ++i)
     if (!close(a[i], b[i])) return false;
   return true;
-}
-
-// A partial table in key order (groups come in no order).
-template <class Table>
-Table by_key(Table t) {
-  std::sort(t.begin(), t.end(), [](auto const& a, auto const& b) { return a.key < b.key; });
-  return t;
 }
 
 const auto like_e = sg::like(&sale::region, "e%");
@@ -336,62 +284,4 @@ TEST_CASE("sqlite typed queries: a shard without its table fails alone under sg:
   CHECK_THAT(r.failures[0].what, Catch::Contains("no table or view"));
   REQUIRE(r.value.size() == 1);
   CHECK(std::get<0>(r.value[0]) == 1u);
-}
-
-TEST_CASE("sqlite typed queries: one table shard serves concurrent queries", "[adapters][sqlite][query][threads]") {
-  std::mt19937_64 rng(7);
-  const auto rows = random_sales(rng, 500);
-  auto shard = memory_shard(rows);
-  const auto grouped = sg::query(sg::group_by(&sale::store), sg::aggregate(sg::agg::count(), sg::agg::sum(&sale::cents)));
-  const auto top = sg::query(sg::where(sg::predicate([](sale const& s) { return s.gift; })),
-                             sg::order_by(sg::desc(&sale::cents)), sg::limit(5));
-  const auto want_grouped = by_key(sg::local::run(grouped, rows));
-  const auto want_top = sg::local::run(top, rows);
-  std::vector<int> wrong(4, 0);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 25; ++i) {
-        if (by_key(shard.execute(grouped)) != want_grouped) ++wrong[static_cast<std::size_t>(t)];
-        if (shard.execute(top) != want_top) ++wrong[static_cast<std::size_t>(t)];
-      }
-    });
-  for (auto& t : threads) t.join();
-  CHECK(wrong == std::vector<int>(4, 0));
-}
-
-// The snippet of docs/adapters.md, "Typed queries on SQLite shards", compiled and run.
-namespace docs {
-struct order {
-  std::int64_t id, customer;
-  std::int32_t region;
-  std::int64_t cents, ts;
-};
-}  // namespace docs
-
-TEST_CASE("sqlite typed queries: the docs/adapters.md snippet runs", "[adapters][sqlite][query][docs]") {
-  using docs::order;
-  const sg::sqlite::table<order> orders("orders", {"id", "customer", "region", "cents", "ts"});
-  std::vector<sg::sqlite::table_shard<order>> shards;
-  for (int s = 0; s < 3; ++s) {
-    shards.emplace_back(":memory:", orders);
-    auto& c = shards.back().database().connection_unlocked();
-    orders.create(c);
-    std::vector<order> rows;
-    for (std::int64_t i = 0; i < 30; ++i)
-      rows.push_back({s * 100 + i, i % 7, static_cast<std::int32_t>(i % 3), 100 * (i % 5) + s, 1000 + i});
-    orders.insert(c, rows);
-  }
-  const std::int64_t since = 1010;
-  boost::asio::thread_pool pool(2);
-
-  auto by_region = sg::query(sg::where(sg::ge(&order::ts, since)), sg::group_by(&order::region),
-                             sg::aggregate(sg::agg::count(), sg::agg::avg(&order::cents)),
-                             sg::order_by(sg::desc(sg::col<2>)));
-  auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(by_region))(by_region);
-
-  REQUIRE(r.value.size() == 3);
-  CHECK(std::get<1>(r.value[0]) + std::get<1>(r.value[1]) + std::get<1>(r.value[2]) == 60u);
-  CHECK(std::get<2>(r.value[0]) >= std::get<2>(r.value[1]));
-  CHECK(std::get<2>(r.value[1]) >= std::get<2>(r.value[2]));
 }
