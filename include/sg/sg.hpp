@@ -52,5 +52,7 @@
 #include <sg/query/query.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>
+#include <sg/stream/merger.hpp>
+#include <sg/stream/stream.hpp>
 #include <sg/version.hpp>
 #include <sg/views/merge_sorted.hpp>
