@@ -52,11 +52,16 @@ struct shard_failure {
 
 // The merged value of one request, with its completeness and failures (sorted by shard).
 // A partial answer is never silent: completeness says how partial it is.
+struct query_stats;  // sg/policy/stats.hpp
+
 template <class T>
 struct gathered {
   T value;
   sg::completeness completeness;
   std::vector<shard_failure> failures;
+  // What the gather did, per shard, and the merge's time (sg::collect_stats, with
+  // pipe.async); null without that policy.
+  std::shared_ptr<query_stats const> stats{};
 };
 
 // Thrown by `pipe(request)` when the completion rule is not met (by default: a targeted

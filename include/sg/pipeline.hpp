@@ -294,8 +294,8 @@ class pipeline {
     } else if constexpr (detail::has_async_only<Policies>) {
       static_assert(detail::always_false<Req>,
                     "sg::deadline and sg::timeout apply to pipe.async(request, token), as do "
-                    "sg::retry, sg::hedge, sg::breaker and sg::observe: the synchronous "
-                    "pipe(request) cannot interrupt a shard or wait between attempts");
+                    "sg::retry, sg::hedge, sg::breaker, sg::observe and sg::collect_stats: the "
+                    "synchronous pipe(request) cannot interrupt a shard or wait between attempts");
       return false;
     } else if constexpr (!shard_set_for<set_type, Req>) {
       static_assert(detail::always_false<Req>,

@@ -43,6 +43,7 @@
 #include <sg/policy/hedge.hpp>
 #include <sg/policy/policy.hpp>
 #include <sg/policy/retry.hpp>
+#include <sg/policy/stats.hpp>
 #include <sg/policy/time.hpp>
 #include <sg/query/explain.hpp>
 #include <sg/query/join.hpp>

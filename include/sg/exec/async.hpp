@@ -35,7 +35,9 @@
 #include <sg/policy/partial.hpp>
 #include <sg/policy/policy.hpp>
 #include <sg/policy/retry.hpp>
+#include <sg/policy/stats.hpp>
 #include <sg/policy/time.hpp>
+#include <sg/detail/plan_text.hpp>
 #include <sg/replicas.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>
@@ -70,6 +72,7 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace sg {
@@ -182,7 +185,7 @@ enum class stop_reason : unsigned char { none, timeout, deadline, cancelled, los
 enum class attempt_kind : unsigned char { first, retry, hedge };
 
 // The policies one gather applies (detail::no_policy for each it does not have).
-template <class Deadline, class Timeout, class Retry, class Hedge, class Breaker, class Observe>
+template <class Deadline, class Timeout, class Retry, class Hedge, class Breaker, class Observe, class Stats>
 struct gather_policies {
   Deadline deadline;
   Timeout timeout;
@@ -191,6 +194,7 @@ struct gather_policies {
   Breaker breaker;
   partial rule;
   Observe observe;
+  Stats stats;
   using clock = gather_clock_t<Deadline, Timeout, Retry, Hedge, Breaker>;
 };
 
@@ -209,6 +213,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   using Hedge = decltype(Pols::hedge);
   using Breaker = decltype(Pols::breaker);
   using Observe = decltype(Pols::observe);
+  static constexpr bool collecting = present<decltype(Pols::stats)>;
 
   template <class Policy>
   struct timer_of {
@@ -228,18 +233,23 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   using replica_end_fn = void (*)(void const*, std::size_t, std::chrono::nanoseconds, attempt_end);
   static constexpr std::size_t refused_attempt = static_cast<std::size_t>(-1);
 
-  // Whether the pipeline's observer (sg::observe) takes events of type E; without one,
-  // nothing about events is computed.
+  // Whether the pipeline's observer (sg::observe) or its statistics (sg::collect_stats)
+  // take events of type E; without either, nothing about events is computed.
   template <class E>
-  static constexpr bool wants() {
+  static constexpr bool observer_wants() {
     if constexpr (present<Observe>)
       return Observe::template wants<E>;
     else
       return false;
   }
   template <class E>
+  static constexpr bool wants() {
+    return observer_wants<E>() || (collecting && stats_builder<clock>::template wants<E>);
+  }
+  template <class E>
   void emit(E const& e) const {
-    if constexpr (wants<E>()) pols_.observe(e);
+    if constexpr (observer_wants<E>()) pols_.observe(e);
+    if constexpr (collecting && stats_builder<clock>::template wants<E>) stats_.on(e);
   }
 
   template <class Merge>
@@ -263,6 +273,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
                                       : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
     }
     if constexpr (present<Hedge>) hedge_timers_.reset(new std::optional<timer_t<Hedge>>[t.count()]);
+    if constexpr (collecting && plan_text<Merge>::available) stats_.set_plan(plan_text<Merge>::of(merge));
   }
 
   void set_launch(launch_fn f, void const* pipeline) noexcept {
@@ -463,6 +474,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   template <class Start>
   void start(Start&& start_child) {
     if constexpr (wants<events::gather_end>()) started_at_ = clock::now();
+    if constexpr (collecting) stats_.start(targets_, started_at_);
     if (targets_.count() == 0) {
       complete();
       return;
@@ -596,7 +608,13 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
       return;
     }
     feed_budgets([](retry_budget& b) { b.on_success(); });
-    sink_.take_value(targets_[j], std::move(value));
+    if constexpr (collecting) {
+      const auto t0 = std::chrono::steady_clock::now();
+      sink_.take_value(targets_[j], std::move(value));
+      stats_.add_merge_time(std::chrono::steady_clock::now() - t0);
+    } else {
+      sink_.take_value(targets_[j], std::move(value));
+    }
     finish_child(j);
     done_one();
   }
@@ -790,12 +808,15 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   void complete() {
     boost::asio::get_associated_cancellation_slot(handler_).clear();
     std::error_code ec;
+    const auto finish_started = collecting ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     result_type result = finish(ec);
+    if constexpr (collecting) stats_.add_merge_time(std::chrono::steady_clock::now() - finish_started);
     if (cancelled_ && ec == errc::partial_result) ec = errc::cancelled;
     if (deadline_passed_ && ec == errc::partial_result) ec = errc::timeout;
     if constexpr (wants<events::gather_end>())
       emit(events::gather_end{result.completeness, ec,
                               std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - started_at_)});
+    if constexpr (collecting) result.stats = stats_.finish();
     // Posted to the handler's executor: the handler never runs inside an sg strand or
     // inside the initiating call.
     auto ex = work_.get_executor();
@@ -845,7 +866,9 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   launch_fn launch_ = nullptr;
   void const* pipeline_ = nullptr;
   std::uint64_t next_id_ = 0;
-  typename clock::time_point started_at_{};  // read for an observer only
+  typename clock::time_point started_at_{};  // read for an observer or statistics only
+  // Statistics (sg::collect_stats), fed by emit() like an observer; on the strand only.
+  [[no_unique_address]] mutable std::conditional_t<collecting, stats_builder<clock>, std::monostate> stats_;
   std::size_t pending_ = 0;  // children not completed: attempts and timers
   bool cancelled_ = false;
   bool deadline_passed_ = false;
@@ -984,10 +1007,11 @@ struct async_gather_initiation {
     auto const& ps = pipe->policies();
     using pols_type = gather_policies<decltype(policy_of<deadline_tag>(ps)), decltype(policy_of<timeout_tag>(ps)),
                                       decltype(policy_of<retry_tag>(ps)), decltype(policy_of<hedge_tag>(ps)),
-                                      decltype(policy_of<breaker_tag>(ps)), decltype(policy_of<observe_tag>(ps))>;
+                                      decltype(policy_of<breaker_tag>(ps)), decltype(policy_of<observe_tag>(ps)),
+                                      decltype(policy_of<collect_stats_tag>(ps))>;
     pols_type pols{policy_of<deadline_tag>(ps), policy_of<timeout_tag>(ps), policy_of<retry_tag>(ps),
                    policy_of<hedge_tag>(ps),    policy_of<breaker_tag>(ps), pipe->completion_rule(),
-                   policy_of<observe_tag>(ps)};
+                   policy_of<observe_tag>(ps),  policy_of<collect_stats_tag>(ps)};
     using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback), pols_type>;
     auto& set = pipe->shards();
     targets t = pipe->route(request, shard_count(set));

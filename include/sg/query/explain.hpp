@@ -14,6 +14,7 @@
 // Example: tests/query/query.cpp, docs/queries.md.
 #pragma once
 
+#include <sg/detail/plan_text.hpp>
 #include <sg/query/query.hpp>
 
 #include <boost/hana/for_each.hpp>
@@ -221,5 +222,12 @@ struct explain_fn {
 
 // What each shard computes for query q and how the answers are merged, in words.
 inline constexpr explain_fn explain{};
+
+// The plan of a typed query, for sg::collect_stats.
+template <class... C>
+struct detail::plan_text<typed_query<C...>> {
+  static constexpr bool available = true;
+  static std::string of(typed_query<C...> const& q) { return explain(q); }
+};
 
 }  // namespace sg

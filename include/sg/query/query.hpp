@@ -552,3 +552,7 @@ template <class... C>
 inline constexpr bool is_query<typed_query<C...>> = true;
 
 }  // namespace sg
+
+// sg::explain(q), here so that every user of a typed query has its plan text (for
+// sg::collect_stats): explain.hpp includes this header first.
+#include <sg/query/explain.hpp>
