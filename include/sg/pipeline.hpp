@@ -16,6 +16,7 @@
 // docs/concepts.md.
 #pragma once
 
+#include <sg/detail/plan_text.hpp>
 #include <sg/detail/type_traits.hpp>
 #include <sg/exec/on.hpp>
 #include <sg/exec/scatter.hpp>
@@ -23,15 +24,21 @@
 #include <sg/merge/protocol.hpp>
 #include <sg/policy/partial.hpp>
 #include <sg/policy/policy.hpp>
+#include <sg/policy/stats.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <ranges>
 #include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 namespace sg {
 
@@ -93,6 +100,74 @@ constexpr partial completion_rule(std::tuple<Ps...> const& policies) {
   else
     return partial{};
 }
+
+// The synchronous gather's statistics (sg::collect_stats): wraps its sink and notes, for
+// each shard, when the coordinator took its answer or failure, and the time the merge spent
+// adding it and finishing. One attempt a shard (retries and hedges are pipe.async's).
+template <class R, class Sink>
+class stats_sink {
+  using clock = std::chrono::steady_clock;
+
+ public:
+  template <class Merge>
+  stats_sink(Sink& sink, targets const& t, Merge const& merge) : sink_(&sink), start_(clock::now()) {
+    stats_.shards.resize(t.count());
+    for (std::size_t j = 0; j < t.count(); ++j) {
+      stats_.shards[j].shard = t[j];
+      stats_.shards[j].attempts = 1;
+    }
+    if constexpr (plan_text<Merge>::available) stats_.plan = plan_text<Merge>::of(merge);
+  }
+
+  void take_value(std::size_t shard, R&& value) {
+    shard_stats& s = at(shard);
+    s.latency = since_start();
+    std::optional<std::size_t> rows;
+    if constexpr (std::ranges::sized_range<R>) rows = static_cast<std::size_t>(std::ranges::size(value));
+    const std::size_t failed_before = sink_->failure_count();
+    const auto t0 = clock::now();
+    sink_->take_value(shard, std::move(value));
+    stats_.merge_time += clock::now() - t0;
+    if (sink_->failure_count() == failed_before) {  // else the merge rejected the answer
+      s.outcome = events::attempt_outcome::answered;
+      s.rows = rows;
+    }
+  }
+  void take_failure(std::size_t shard, failure_info&& f, unsigned attempts = 1) {
+    shard_stats& s = at(shard);
+    s.latency = since_start();
+    s.attempts = attempts;
+    sink_->take_failure(shard, std::move(f), attempts);
+  }
+  void take(std::size_t shard, outcome<R>&& o) {
+    if (o.index() == 0)
+      take_value(shard, std::get<0>(std::move(o)));
+    else
+      take_failure(shard, std::get<1>(std::move(o)));
+  }
+
+  auto finish(std::size_t targeted, std::size_t pruned, partial const& rule, std::error_code& ec) && {
+    const auto t0 = clock::now();
+    auto g = std::move(*sink_).finish(targeted, pruned, rule, ec);
+    stats_.merge_time += clock::now() - t0;
+    stats_.elapsed = since_start();
+    g.stats = std::make_shared<query_stats const>(std::move(stats_));
+    return g;
+  }
+
+ private:
+  shard_stats& at(std::size_t shard) {
+    return *std::lower_bound(stats_.shards.begin(), stats_.shards.end(), shard,
+                             [](shard_stats const& s, std::size_t i) { return s.shard < i; });
+  }
+  std::chrono::nanoseconds since_start() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - start_);
+  }
+
+  Sink* sink_;
+  clock::time_point start_;
+  query_stats stats_;
+};
 
 }  // namespace detail
 
@@ -294,8 +369,8 @@ class pipeline {
     } else if constexpr (detail::has_async_only<Policies>) {
       static_assert(detail::always_false<Req>,
                     "sg::deadline and sg::timeout apply to pipe.async(request, token), as do "
-                    "sg::retry, sg::hedge, sg::breaker, sg::observe and sg::collect_stats: the "
-                    "synchronous pipe(request) cannot interrupt a shard or wait between attempts");
+                    "sg::retry, sg::hedge, sg::breaker and sg::observe: the synchronous "
+                    "pipe(request) cannot interrupt a shard or wait between attempts");
       return false;
     } else if constexpr (!shard_set_for<set_type, Req>) {
       static_assert(detail::always_false<Req>,
@@ -348,12 +423,18 @@ class pipeline {
   template <class Req>
   auto run(Req const& request, std::error_code& ec) const {
     using response = set_response_t<set_type, Req>;
-    detail::gather_sink<response, accumulator_t<Merge, response>> sink(merge_);
+    using sink_type = detail::gather_sink<response, accumulator_t<Merge, response>>;
+    sink_type sink(merge_);
     set_type& set = holder_.get();
     const detail::targets targets = route(request, detail::shard_count(set));
-    detail::scatter<response>(exec_, set, targets, request, sink);
-    return std::move(sink).finish(targets.count(), targets.pruned(),
-                                  detail::completion_rule(policies_), ec);
+    if constexpr (detail::present<decltype(detail::policy_of<collect_stats_tag>(std::declval<Policies const&>()))>) {
+      detail::stats_sink<response, sink_type> recorder(sink, targets, merge_);
+      detail::scatter<response>(exec_, set, targets, request, recorder);
+      return std::move(recorder).finish(targets.count(), targets.pruned(), detail::completion_rule(policies_), ec);
+    } else {
+      detail::scatter<response>(exec_, set, targets, request, sink);
+      return std::move(sink).finish(targets.count(), targets.pruned(), detail::completion_rule(policies_), ec);
+    }
   }
 
   template <class Req>

@@ -8,6 +8,7 @@
 #include <sg/query/query.hpp>
 
 #include "support/async_shards.hpp"
+#include "support/query_shard.hpp"
 #include "support/seed.hpp"
 
 #include <catch2/catch.hpp>
@@ -115,17 +116,8 @@ TEST_CASE("async: sync shards run on the pipeline's executor, use_future", "[exe
   pool.join();
 }
 
-namespace {
-struct sale {
-  int region;
-  long cents;
-};
-// An in-memory shard answering the shard half of any typed query.
-struct query_shard {
-  std::vector<sale> rows_;
-  auto execute(auto const& q) const { return sg::local::run(q, rows_); }
-};
-}  // namespace
+using sg_test::query_shard;
+using sg_test::sale;
 
 TEST_CASE("async: a typed query is its own request and merge, on a pool, use_future", "[exec][async][query]") {
   SG_SEEDED_RNG(rng);

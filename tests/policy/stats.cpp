@@ -1,7 +1,9 @@
 #include <sg/agg/count.hpp>
 #include <sg/agg/sum.hpp>
 #include <sg/exec/async.hpp>
+#include <sg/exec/on.hpp>
 #include <sg/merge/concat.hpp>
+#include <sg/merge/sorted.hpp>
 #include <sg/pipeline.hpp>
 #include <sg/policy/hedge.hpp>
 #include <sg/policy/observe.hpp>
@@ -16,10 +18,13 @@
 
 #include "support/async_shards.hpp"
 #include "support/manual_clock.hpp"
+#include "support/query_shard.hpp"
+#include "support/shards.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <optional>
@@ -46,14 +51,6 @@ sg::shard_stats shard(std::size_t index, attempt_outcome o, unsigned attempts, s
   return s;
 }
 
-struct sale {
-  int region;
-  long cents;
-};
-struct query_shard {
-  std::vector<sale> rows_;
-  auto execute(auto const& q) const { return sg::local::run(q, rows_); }
-};
 
 }  // namespace
 
@@ -155,4 +152,57 @@ TEST_CASE("stats: an observer beside the statistics still gets its events", "[po
   CHECK(seen.n == 2);
   REQUIRE(o.result->stats);
   CHECK(o.result->stats->shards.size() == 2);
+}
+
+TEST_CASE("stats: the synchronous gather, inline and on a pool, one attempt a shard", "[policy][stats][sync]") {
+  std::vector<scripted_shard> shards{{{1, 2, 3}}, {{4}, mode::throw_exception}, {{5, 6}}};
+  auto check = [](sg::gathered<std::vector<int>> const& g) {
+    REQUIRE(g.stats);
+    auto const& st = *g.stats;
+    REQUIRE(st.shards.size() == 3);
+    CHECK(st.shards[0].outcome == attempt_outcome::answered);
+    CHECK(st.shards[0].rows == std::optional<std::size_t>(3));
+    CHECK(st.shards[1].outcome == attempt_outcome::failed);
+    CHECK(st.shards[1].rows == std::nullopt);
+    CHECK(st.shards[2].rows == std::optional<std::size_t>(2));
+    for (auto const& s : st.shards) {
+      CHECK(s.attempts == 1);
+      CHECK(s.latency <= st.elapsed);
+    }
+    CHECK(st.merge_time <= st.elapsed);
+    CHECK(st.plan.empty());
+  };
+  auto inline_pipe = sg::scatter(shards) | sg::with(sg::partial{.min_success_ratio = 0.5}, sg::collect_stats{}) |
+                     sg::gather(sg::merge::concat());
+  const auto g = inline_pipe(0);
+  check(g);
+  CHECK(g.stats->shards[0].latency <= g.stats->shards[2].latency);  // inline: in shard order
+  asio::thread_pool pool(2);
+  auto pooled = sg::scatter(shards) | sg::with(sg::partial{.min_success_ratio = 0.5}, sg::collect_stats{}) |
+                sg::on(pool) | sg::gather(sg::merge::concat());
+  check(pooled(0));
+  pool.join();
+
+  auto plain = sg::scatter(shards) | sg::with(sg::partial{.min_success_ratio = 0.5}) | sg::gather(sg::merge::concat());
+  CHECK(plain(0).stats == nullptr);
+}
+
+TEST_CASE("stats: an answer the merge rejects is a failed shard, and a typed query's plan, synchronously",
+          "[policy][stats][sync]") {
+  std::vector<std::vector<int>> runs{{1, 3}, {4, 2}};
+  auto sorted = sg::scatter(runs) | sg::with(sg::partial{.min_success_ratio = 0.5}, sg::collect_stats{}) |
+                sg::gather(sg::merge::sorted());
+  const auto g = sorted([](std::vector<int> const& rows) { return rows; });
+  REQUIRE(g.stats);
+  CHECK(g.stats->shards[0].outcome == attempt_outcome::answered);
+  CHECK(g.stats->shards[1].outcome == attempt_outcome::failed);  // not sorted: rejected
+  CHECK(g.stats->shards[1].rows == std::nullopt);
+
+  std::vector<query_shard> shards(2);
+  for (int i = 0; i < 40; ++i) shards[static_cast<std::size_t>(i) % 2].rows_.push_back({i % 3, i});
+  auto q = sg::query(sg::group_by(&sale::region), sg::aggregate(sg::agg::count()));
+  const auto r = (sg::scatter(shards) | sg::with(sg::collect_stats{}) | sg::gather(q))(q);
+  REQUIRE(r.stats);
+  CHECK(r.stats->plan == sg::explain(q));
+  CHECK(r.value.size() == 3);
 }

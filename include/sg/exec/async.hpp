@@ -24,6 +24,7 @@
 // Example: tests/exec/async.cpp, docs/concepts.md.
 #pragma once
 
+#include <sg/detail/plan_text.hpp>
 #include <sg/error.hpp>
 #include <sg/exec/on.hpp>
 #include <sg/exec/scatter.hpp>
@@ -37,7 +38,6 @@
 #include <sg/policy/retry.hpp>
 #include <sg/policy/stats.hpp>
 #include <sg/policy/time.hpp>
-#include <sg/detail/plan_text.hpp>
 #include <sg/replicas.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>

@@ -110,6 +110,9 @@ class gather_sink {
     failures_.push_back(shard_failure{shard, f.error, std::move(f.what), attempts});
   }
 
+  // Failures recorded so far (an answer the merge rejected is one).
+  std::size_t failure_count() const noexcept { return failures_.size(); }
+
   void take(std::size_t shard, outcome<R>&& o) {
     if (o.index() == 0)
       take_value(shard, std::get<0>(std::move(o)));

@@ -6,15 +6,16 @@
 //   pipe.async(q, [](std::error_code, sg::gathered<R> g) {
 //     std::cout << g.stats->to_string();   // per shard: outcome, attempts, hedges, rows,
 //   });                                     // latency; the merge's time; the plan of q
+//   auto g = (sg::scatter(shards) | sg::with(sg::collect_stats{}) | sg::gather(q))(q);
 //
-// With the policy, every result of pipe.async has `stats` set: one shard_stats per targeted
-// shard (in shard order), the gather's elapsed time, the time spent inside the merge, and,
-// when the merge is a typed query, the plan sg::explain(q) gives. Without it, `stats` is
-// null and nothing about statistics is computed (as with sg::observe, which it is built on:
-// the same events, kept per query). Latencies use the pipeline's clock (virtual in tests);
-// the merge's time is CPU work, measured on std::chrono::steady_clock. Applies to
-// pipe.async, like the other policies that watch attempts. Example: tests/policy/stats.cpp,
-// docs/observability.md.
+// With the policy, every result has `stats` set: one shard_stats per targeted shard (in
+// shard order), the gather's elapsed time, the time spent inside the merge, and, when the
+// merge is a typed query, the plan sg::explain(q) gives. Without it, `stats` is null and
+// nothing about statistics is computed. pipe.async builds them from the events sg::observe
+// would get, and its latencies use the pipeline's clock (virtual in tests); the synchronous
+// pipe(request) makes one attempt a shard, and its latencies are when the coordinator took
+// each answer, on std::chrono::steady_clock. The merge's time is CPU work, measured on
+// std::chrono::steady_clock. Example: tests/policy/stats.cpp, docs/observability.md.
 #pragma once
 
 #include <sg/gathered.hpp>
@@ -79,11 +80,9 @@ struct query_stats {
   }
 };
 
-struct collect_stats_tag {
-  static constexpr bool async_only = true;
-};
+struct collect_stats_tag {};
 
-// The policy: every result of pipe.async carries its query_stats.
+// The policy: every result of the pipeline carries its query_stats.
 struct collect_stats {
   using policy_tag = collect_stats_tag;
 };
