@@ -139,13 +139,6 @@ class stats_sink {
     s.attempts = attempts;
     sink_->take_failure(shard, std::move(f), attempts);
   }
-  void take(std::size_t shard, outcome<R>&& o) {
-    if (o.index() == 0)
-      take_value(shard, std::get<0>(std::move(o)));
-    else
-      take_failure(shard, std::get<1>(std::move(o)));
-  }
-
   auto finish(std::size_t targeted, std::size_t pruned, partial const& rule, std::error_code& ec) && {
     const auto t0 = clock::now();
     auto g = std::move(*sink_).finish(targeted, pruned, rule, ec);

@@ -113,13 +113,6 @@ class gather_sink {
   // Failures recorded so far (an answer the merge rejected is one).
   std::size_t failure_count() const noexcept { return failures_.size(); }
 
-  void take(std::size_t shard, outcome<R>&& o) {
-    if (o.index() == 0)
-      take_value(shard, std::get<0>(std::move(o)));
-    else
-      take_failure(shard, std::get<1>(std::move(o)));
-  }
-
   // Finishes the merge and applies the completion rule: `ec` is cleared on success, else
   // set to sg::errc::no_shards or sg::errc::partial_result.
   auto finish(std::size_t targeted, std::size_t pruned, partial const& rule, std::error_code& ec) && {
@@ -304,6 +297,15 @@ class pool_state {
   std::atomic<std::size_t> in_flight_{0};
 };
 
+// Hands a shard's outcome to a sink (gather_sink, or the statistics' wrapper of it).
+template <class Sink, class R>
+void deliver(Sink& sink, std::size_t shard, outcome<R>&& o) {
+  if (o.index() == 0)
+    sink.take_value(shard, std::get<0>(std::move(o)));
+  else
+    sink.take_failure(shard, std::get<1>(std::move(o)));
+}
+
 // On the caller: run every shard no task has claimed, feed every answer, until all n are in.
 template <class State, class Sink>
 void gather_loop(State& state, Sink& sink, std::size_t n) {
@@ -321,13 +323,13 @@ void gather_loop(State& state, Sink& sink, std::size_t n) {
       }
     }
     if (own != n) {
-      sink.take(state.shard_index(own), state.call(own));
+      deliver(sink, state.shard_index(own), state.call(own));
       --remaining;
     }
     // With nothing left to run here, block until a task delivers.
     state.take_ready(ready, own == n && remaining != 0);
     for (std::size_t j : ready) {
-      sink.take(state.shard_index(j), state.slot(j));
+      deliver(sink, state.shard_index(j), state.slot(j));
       --remaining;
     }
     ready.clear();

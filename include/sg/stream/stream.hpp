@@ -78,8 +78,8 @@ namespace sg::stream {
 template <class Timer = boost::asio::steady_timer>
 struct options {
   std::size_t buffer = 2;       // batches a source may hold before it is read again (≥ 1)
-  std::size_t batch_rows = 1024;  // most rows one async_next gives (≥ 1; concat and distinct
-                                  // may give a source's batch whole when it has more)
+  std::size_t batch_rows = 1024;  // most rows one async_next gives (≥ 1); a source's batch that
+                                  // fits is handed on whole, without copying its rows
   std::size_t limit = std::numeric_limits<std::size_t>::max();  // rows, then the end
   std::optional<typename Timer::duration> read_timeout{};  // each read of a source
   sg::partial rule{};                                    // which failures the stream survives
