@@ -75,6 +75,14 @@ TEST_CASE("model: a weighted sum of terms, with the caller's own term", "[cost][
   CHECK(e.total == 362);
   CHECK(std::string(m.names()[5]) == "cross-zone");
   CHECK_THROWS_AS(sg::cost::cpu(-1), std::invalid_argument);
+  // hashing and sorting price the hashed and compared part of cpu_rows, each on its own.
+  auto split = sg::cost::model(sg::cost::cpu(1), sg::cost::hashing(20), sg::cost::sorting(3), sg::cost::cache(50));
+  p.hash_probes = 4;
+  p.comparisons = 5;
+  p.cache_misses = 2;
+  CHECK(split.evaluate(p).terms == std::array<double, 4>{10, 80, 15, 100});
+  CHECK(std::string(split.names()[1]) == "hashing");
+  CHECK(std::string(split.names()[2]) == "sorting");
   CHECK_THROWS_AS(sg::cost::term("x", NAN, [](sg::cost::profile const&) { return 0.0; }), std::invalid_argument);
 }
 
@@ -166,6 +174,12 @@ TEST_CASE("plans: aggregation strategies rank as their shapes say", "[cost][plan
   const auto unique = shard_stats(rng, 4, 5000, 1'000'000);
   auto c1 = sg::cost::choose(m, unique, sg::cost::one_phase<row>(q_unique), sg::cost::two_phase<row>(q_unique));
   CHECK(c1.index == 0);
+  // There two-phase hashes every row twice (on its shard, then as a state on the
+  // coordinator), one-phase once; with few groups the states add next to nothing.
+  const auto hashed = [&](auto const& plan, auto const& stats) { return plan.profile(stats).hash_probes; };
+  CHECK(hashed(sg::cost::two_phase<row>(q_unique), unique) == Approx(2 * hashed(sg::cost::one_phase<row>(q_unique), unique)).epsilon(0.01));
+  CHECK(hashed(sg::cost::two_phase<row>(q_few), few) == Approx(hashed(sg::cost::one_phase<row>(q_few), few)).epsilon(0.01));
+  CHECK(hashed(sg::cost::three_phase<row>(q_few), few) > hashed(sg::cost::two_phase<row>(q_few), few));
 
   // Many groups on every shard, memory dear: three-phase keeps the coordinator small.
   auto tight = sg::cost::model(sg::cost::cpu(1), sg::cost::network(0.2), sg::cost::memory(5), sg::cost::requests(1));
@@ -190,6 +204,12 @@ TEST_CASE("plans: top-k pushdown beats fetching every row unless k covers them",
   auto c = sg::cost::choose(m, stats, sg::cost::fetch_all<row>(q), sg::cost::top_k_pushdown<row>(q));
   CHECK(c.index == 1);
   CHECK(c.estimates[1].terms[1] < c.estimates[0].terms[1] / 100);  // bytes
+  // Selecting and merging rows is comparing them; nothing is hashed.
+  for (auto const& prof : {sg::cost::top_k_pushdown<row>(q).profile(stats), sg::cost::fetch_all<row>(q).profile(stats)}) {
+    CHECK(prof.comparisons > 0);
+    CHECK(prof.comparisons <= prof.cpu_rows);
+    CHECK(prof.hash_probes == 0);
+  }
 }
 
 TEST_CASE("plans: targeted lookups win for a few keys, a scan for more keys than rows", "[cost][plans]") {

@@ -8,11 +8,12 @@
 //                                }));
 //   sg::cost::estimate e = model.evaluate(plan_profile);     // e.total, e.terms[i]
 //
-// A profile says what a plan does in physical quantities (rows read, rows processed, bytes
-// sent, bytes held by the coordinator, requests, cache misses); a term turns one of them
-// into cost with its weight. Built-in terms: cpu (rows processed), io (rows read on the
-// shards), network (bytes sent), memory (peak bytes on the coordinator), requests (shard
-// calls), cache (hash-table probes expected to miss the CPU cache). A user term
+// A profile says what a plan does in physical quantities (rows read, rows processed, hash
+// probes, comparisons, bytes sent, bytes held by the coordinator, requests, cache misses); a term turns
+// one of them into cost with its weight. Built-in terms: cpu (rows processed), hashing and
+// sorting (what those of them hashed or compared cost beyond a plain row), io (rows read on
+// the shards), network (bytes sent), memory (peak bytes on the coordinator), requests
+// (shard calls), cache (random accesses expected to miss the CPU cache). A user term
 // is any callable profile -> double, with a name. Terms live in a Boost.Hana tuple: no
 // virtual call, no allocation per evaluation. Weights are in whatever unit the caller
 // calibrates to (nanoseconds on this machine, dollars); sg::cost::feedback corrects them.
@@ -38,9 +39,11 @@ struct profile {
   double requests = 0;           // shard calls
   double rows_read = 0;          // rows the shards read
   double cpu_rows = 0;           // rows processed anywhere: filtered, hashed, compared, merged
+  double hash_probes = 0;        // of cpu_rows, rows and states hashed: looked up in a hash table, or routed
+  double comparisons = 0;        // of cpu_rows, rows compared by a sort, a selection, a merge or a search
   double bytes_sent = 0;         // bytes across the network (answers and exchanges)
   double coordinator_bytes = 0;  // peak bytes held by the coordinator
-  double cache_misses = 0;       // random accesses expected to miss the CPU cache (hash tables beyond it)
+  double cache_misses = 0;       // random accesses expected to miss the CPU cache (hash tables, rows beyond it)
   double result_rows = 0;        // rows in the answer (informational)
 };
 
@@ -64,6 +67,13 @@ cost_term<Measure> term(char const* name, double weight, Measure measure) {
 
 // Rows processed anywhere (filtering, hashing, comparing, merging).
 inline auto cpu(double weight) { return term("cpu", weight, &profile::cpu_rows); }
+// Rows and partial states hashed — looked up in a hash table (a group-by, a merge of
+// partial states, a join's build and probe sides) or routed to a shard by a hash
+// partitioner: what that costs beyond the plain row cpu counts.
+inline auto hashing(double weight) { return term("hashing", weight, &profile::hash_probes); }
+// Comparisons of rows (sorting, selecting the first k, merging sorted runs, searching): what
+// one costs beyond the plain row cpu counts.
+inline auto sorting(double weight) { return term("sorting", weight, &profile::comparisons); }
 // Rows read on the shards.
 inline auto io(double weight) { return term("io", weight, &profile::rows_read); }
 // Bytes sent across the network.
@@ -72,7 +82,8 @@ inline auto network(double weight) { return term("network", weight, &profile::by
 inline auto memory(double weight) { return term("memory", weight, &profile::coordinator_bytes); }
 // Shard calls (per-request overhead).
 inline auto requests(double weight) { return term("requests", weight, &profile::requests); }
-// Random accesses that miss the CPU cache (probes of hash tables larger than it).
+// Random accesses that miss the CPU cache (probes of hash tables larger than it, rows
+// compared in an order unrelated to where they are).
 inline auto cache(double weight) { return term("cache", weight, &profile::cache_misses); }
 
 // A model's estimate of one plan: the total and each term's share, in the model's order.

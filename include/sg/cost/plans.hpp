@@ -35,11 +35,15 @@
 // statistics), at most the shard's filtered rows; global groups from the merged sketches;
 // bytes from the tables' average row bytes and the sizes of keys and states. Reading and
 // filtering a row is rows_read (the io term); cpu_rows counts the work beyond: rows
-// hashed, merged, compared, partitioned, copied into an answer. A probe of a hash table
-// larger than sg::cost::cache_bytes misses the cache with probability 1 − cache / size
-// (cache_misses, the cache term); a merge into more groups than hash_aggregate keeps in
-// one table radix-partitions first, and costs two misses a state instead. The model is deliberately simple and documented
-// (docs/cost.md); benchmarks/cost.cpp measures how well it ranks real plans.
+// hashed, merged, compared, partitioned, copied into an answer. Of those, hash_probes
+// counts the rows and states hashed (into a table, or routed to a shard: the hashing term)
+// and comparisons the rows compared (sorted, selected, merged, searched: the sorting
+// term), which cost more than a copy. A probe of a hash table larger than
+// sg::cost::cache_bytes misses the cache with probability 1 − cache / size (cache_misses,
+// the cache term); a merge into more groups than hash_aggregate keeps in one table
+// radix-partitions first, and costs two misses a state instead. The model is deliberately
+// simple and documented (docs/cost.md); benchmarks/cost.cpp measures how well it ranks
+// real plans.
 #pragma once
 
 #include <sg/cost/model.hpp>
@@ -181,12 +185,14 @@ struct aggregation_plan {
     switch (strategy) {
       case aggregation_strategy::one_phase:
         p.cpu_rows = 2 * filtered;  // copied into the answer; hashed by the coordinator
+        p.hash_probes = filtered;
         p.cache_misses = detail::misses(filtered, table_bytes);
         p.bytes_sent = shipped_rows_bytes;
         p.coordinator_bytes = table_bytes;
         break;
       case aggregation_strategy::two_phase:
         p.cpu_rows = filtered + 2 * shard_groups;  // shards hash rows; states copied, merged by the coordinator
+        p.hash_probes = filtered + shard_groups;
         p.cache_misses = shard_misses + merge_misses(shard_groups, g);
         p.bytes_sent = shard_groups * partial_bytes;
         p.coordinator_bytes = table_bytes + (table_bytes > (1 << 20) ? shard_groups * partial_bytes : 0.0);
@@ -197,6 +203,7 @@ struct aggregation_plan {
         // slice; then finished, sorted into the answer and checked for colocation. Counted
         // as 4 rows' work each (a state is several words; the check is another hash probe).
         p.cpu_rows = filtered + 2 * shard_groups + 4 * (shard_groups + g);
+        p.hash_probes = filtered + 2 * shard_groups + g;  // rows; states routed, merged into slices; the check
         // The split scatters each state to its destination's bucket, and the copy on the
         // way in lands cold: two misses a state. The coordinator's colocation check hashes
         // every group's key once.
@@ -241,6 +248,11 @@ struct top_k_plan {
     sg::cost::profile p;
     const double keep = static_cast<double>(query.limit_part.shard_rows());
     double all = 0, sent = 0, sent_bytes = 0, bytes = 0;
+    auto select = [&](double rows) {
+      const double work = detail::first_rows_work(rows, keep);
+      p.cpu_rows += work;
+      p.comparisons += work;
+    };
     for (auto const& t : shards) {
       const double rows = detail::filtered_rows(query, t);
       p.requests += 1;
@@ -248,14 +260,21 @@ struct top_k_plan {
       p.cpu_rows += rows;  // copied into the answer
       all += rows;
       const double out = pushdown ? std::min(rows, keep) : rows;
-      if (pushdown) p.cpu_rows += detail::first_rows_work(rows, keep);  // on the shard
+      if (pushdown) select(rows);  // on the shard
       sent += out;
       sent_bytes += out * t.row_bytes;
       bytes = std::max(bytes, t.row_bytes);
     }
     p.bytes_sent = sent_bytes;
-    p.cpu_rows += pushdown ? sent * std::log2(std::max(2.0, static_cast<double>(std::ranges::distance(shards))))
-                           : sent + detail::first_rows_work(sent, keep);  // read again, selected
+    if (pushdown) {
+      // Each answer checked for order, then merged.
+      const double merge = sent * (1 + std::log2(std::max(2.0, static_cast<double>(std::ranges::distance(shards)))));
+      p.cpu_rows += merge;
+      p.comparisons += merge;
+    } else {
+      p.cpu_rows += sent;  // read again
+      select(sent);
+    }
     p.coordinator_bytes = sent * bytes;
     p.result_rows = std::min(all, static_cast<double>(query.limit_part.count));
     return p;
@@ -301,11 +320,14 @@ struct lookup_plan {
       p.requests = std::min(shards_hit, s);
       p.rows_read = matched;
       p.cpu_rows = keys * (1 + std::log2(2 + rows / s)) + matched;  // routed, then a descent
+      p.hash_probes = keys;
+      p.comparisons = keys * std::log2(2 + rows / s);
     } else {
       // Each row: a binary search of the IN list.
       p.requests = s;
       p.rows_read = rows;
       p.cpu_rows = rows * std::log2(1 + keys) + matched;
+      p.comparisons = rows * std::log2(1 + keys);
     }
     p.bytes_sent = bytes;
     p.coordinator_bytes = bytes;
@@ -382,11 +404,14 @@ struct join_plan {
     const double out = l.rows * r.rows / std::max(ndv(l, left_key), ndv(r, right_key));
     const double out_bytes = out * (l.row_bytes + r.row_bytes);
     const double l_bytes = l.rows * l.row_bytes, r_bytes = r.rows * r.row_bytes;
-    const double entry_bytes = 16;  // a key's slot in the build table, and a row's chain link
+    // What a probe may touch per build row: its key's slot in the build table (~1/0.875 of
+    // 12 bytes), its chain link and row pointer (12), and the row itself.
+    const double entry_bytes = 26 + r.row_bytes;
     p.rows_read = l.rows + r.rows;
     p.result_rows = out;
     p.requests = s;
     p.cpu_rows = r.rows + l.rows + 2 * out;  // build, probe, emit, concatenate
+    p.hash_probes = r.rows + l.rows;
     p.bytes_sent = out_bytes;
     p.coordinator_bytes = out_bytes;
     // Each shard builds on a slice of the right input (all of it when broadcast) and probes it
@@ -397,16 +422,19 @@ struct join_plan {
         build_rows = r.rows;
         p.requests += s * s;
         p.cpu_rows += 2 * (s - 1) * r.rows;  // copied in, and built on every shard
+        p.hash_probes += (s - 1) * r.rows;
         p.bytes_sent += r_bytes * (s - 1);
         break;
       case join_strategy::shuffle:  // both inputs partitioned, copied and (s - 1) / s of them moved
         p.requests += s * s;
         p.cpu_rows += 2 * (l.rows + r.rows);
+        p.hash_probes += l.rows + r.rows;  // routed by the key's hash
         p.bytes_sent += (l_bytes + r_bytes) * (s - 1) / s;
         break;
       case join_strategy::colocated: break;
     }
-    p.cache_misses = s * detail::misses(build_rows + l.rows / s, build_rows * entry_bytes);
+    // Building touches the table; a probe touches it, and a match the chain and the row.
+    p.cache_misses = s * detail::misses(build_rows + l.rows / s + 2 * out / s, build_rows * entry_bytes);
     return p;
   }
 };
