@@ -8,6 +8,8 @@
 // last line: 2 of the 3 shards answered.
 #include <sg/sg.hpp>
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -102,13 +104,16 @@ struct timed_shard {
           auto timer = std::make_shared<asio::steady_timer>(*io, delay);
           auto slot = asio::get_associated_cancellation_slot(handler);
           if (slot.is_connected()) slot.assign([timer](asio::cancellation_type) { timer->cancel(); });
-          timer->async_wait([h = std::move(handler), timer, fail, v = value](std::error_code waited) mutable {
+          // Complete on the handler's executor (the gather's strand), where sg emits
+          // cancellation: a cancellation slot is not thread-safe.
+          auto ex = asio::get_associated_executor(handler, io->get_executor());
+          timer->async_wait(asio::bind_executor(ex, [h = std::move(handler), timer, fail, v = value](std::error_code waited) mutable {
             asio::get_associated_cancellation_slot(h).clear();
             std::error_code ec = waited ? std::make_error_code(std::errc::operation_canceled)
                                  : fail ? std::make_error_code(std::errc::connection_reset)
                                         : std::error_code{};
             std::move(h)(ec, ec ? std::vector<int>{} : std::vector<int>{v});
-          });
+          }));
         },
         token);
   }

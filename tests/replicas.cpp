@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -204,12 +206,15 @@ struct jittery_shard {
           auto t = std::make_shared<asio::steady_timer>(*io, std::chrono::microseconds((n * 7919) % 2000));
           auto slot = asio::get_associated_cancellation_slot(handler);
           if (slot.is_connected()) slot.assign([t](asio::cancellation_type) { t->cancel(); });
-          t->async_wait([t, ec, v = id, h = std::move(handler)](boost::system::error_code waited) mutable {
+          // A cancellation slot is not thread-safe: the gather emits on the handler's executor
+          // (its strand), so the wait completes there before it clears the slot — clearing it
+          // from whichever thread ran the timer raced with an emit (ASan: use after free).
+          auto ex = asio::get_associated_executor(handler, io->get_executor());
+          t->async_wait(asio::bind_executor(ex, [t, ec, v = id, h = std::move(handler)](boost::system::error_code waited) mutable {
             asio::get_associated_cancellation_slot(h).clear();
             const std::error_code out = waited ? std::make_error_code(std::errc::operation_canceled) : ec;
-            auto ex = asio::get_associated_executor(h);
-            asio::dispatch(ex, [h = std::move(h), out, v]() mutable { std::move(h)(out, out ? rows{} : rows{v}); });
-          });
+            std::move(h)(out, out ? rows{} : rows{v});
+          }));
         },
         token);
   }
