@@ -40,7 +40,7 @@ struct profile {
   double rows_read = 0;          // rows the shards read
   double cpu_rows = 0;           // rows processed anywhere: filtered, hashed, compared, merged
   double hash_probes = 0;        // of cpu_rows, rows and states hashed: looked up in a hash table, or routed
-  double comparisons = 0;        // of cpu_rows, rows compared by a sort, a selection, a merge or a search
+  double comparisons = 0;        // of cpu_rows, rows compared by a sort, a selection or a merge
   double bytes_sent = 0;         // bytes across the network (answers and exchanges)
   double coordinator_bytes = 0;  // peak bytes held by the coordinator
   double cache_misses = 0;       // random accesses expected to miss the CPU cache (hash tables, rows beyond it)
@@ -71,8 +71,8 @@ inline auto cpu(double weight) { return term("cpu", weight, &profile::cpu_rows);
 // partial states, a join's build and probe sides) or routed to a shard by a hash
 // partitioner: what that costs beyond the plain row cpu counts.
 inline auto hashing(double weight) { return term("hashing", weight, &profile::hash_probes); }
-// Comparisons of rows (sorting, selecting the first k, merging sorted runs, searching): what
-// one costs beyond the plain row cpu counts.
+// Comparisons of rows (sorting, selecting the first k, merging sorted runs): what one costs
+// beyond the plain row cpu counts.
 inline auto sorting(double weight) { return term("sorting", weight, &profile::comparisons); }
 // Rows read on the shards.
 inline auto io(double weight) { return term("io", weight, &profile::rows_read); }

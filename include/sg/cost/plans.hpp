@@ -37,8 +37,9 @@
 // filtering a row is rows_read (the io term); cpu_rows counts the work beyond: rows
 // hashed, merged, compared, partitioned, copied into an answer. Of those, hash_probes
 // counts the rows and states hashed (into a table, or routed to a shard: the hashing term)
-// and comparisons the rows compared (sorted, selected, merged, searched: the sorting
-// term), which cost more than a copy. A probe of a hash table larger than
+// and comparisons the rows compared (sorted, selected, merged: the sorting term), which
+// cost more than a copy. A key's search of a sorted list (an IN list, an index) is plain
+// cpu work: its steps compare keys, not rows. A probe of a hash table larger than
 // sg::cost::cache_bytes misses the cache with probability 1 − cache / size (cache_misses,
 // the cache term); a merge into more groups than hash_aggregate keeps in one table
 // radix-partitions first, and costs two misses a state instead. The model is deliberately
@@ -321,13 +322,11 @@ struct lookup_plan {
       p.rows_read = matched;
       p.cpu_rows = keys * (1 + std::log2(2 + rows / s)) + matched;  // routed, then a descent
       p.hash_probes = keys;
-      p.comparisons = keys * std::log2(2 + rows / s);
     } else {
       // Each row: a binary search of the IN list.
       p.requests = s;
       p.rows_read = rows;
       p.cpu_rows = rows * std::log2(1 + keys) + matched;
-      p.comparisons = rows * std::log2(1 + keys);
     }
     p.bytes_sent = bytes;
     p.coordinator_bytes = bytes;
