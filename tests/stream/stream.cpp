@@ -411,6 +411,27 @@ TEST_CASE("stream: a cancelled async_next loses no row", "[stream][cancellation]
   CHECK(!got.error);
 }
 
+TEST_CASE("stream: a cancellation emitted right after async_next, before the strand runs, is not lost",
+          "[stream][cancellation]") {
+  asio::io_context io;
+  std::vector<script_source> sources;
+  sources.emplace_back(io, std::vector<step>{{{1, 2}, {}, 100ms}});
+  auto s = sg::stream::open(io.get_executor(), std::move(sources), sg::merge::concat(),
+                            sg::stream::options<manual_timer>{});
+  asio::cancellation_signal signal;
+  std::optional<std::error_code> first;
+  s.async_next(asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, batch) { first = ec; }));
+  signal.emit(asio::cancellation_type::terminal);  // nothing has run yet
+  io.poll();
+  REQUIRE(first);
+  CHECK(*first == std::errc::operation_canceled);
+  consumed got;  // the stream is still whole
+  consume(s, got);
+  run_until(io, [&] { return got.ended; });
+  CHECK(got.rows == batch{1, 2});
+  CHECK(!got.error);
+}
+
 namespace {
 
 // A source written as a coroutine: each read is a co_spawn'd coroutine, so it completes

@@ -56,6 +56,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -191,8 +192,21 @@ class merged {
   auto async_next(Token&& token) {
     return boost::asio::async_initiate<Token, void(std::error_code, batch_type)>(
         [](auto handler, std::shared_ptr<state> const& st) {
-          boost::asio::dispatch(st->strand, [st, h = std::move(handler)]() mutable {
-            st->on_next(next_handler_type(std::move(h)));
+          // The cancellation slot is the caller's: it is assigned here, in the initiating
+          // call, and cleared on the handler's executor, as an Asio I/O object does, so an
+          // emit right after this call is neither lost nor racing with the stream's strand.
+          // (The handler is type-erased first: the wrapper installs its own forwarder in the
+          // caller's slot, and the stream's goes in the slot the wrapper forwards to.)
+          const std::uint64_t generation = ++st->next_generation;
+          next_handler_type erased(std::move(handler));
+          auto cancel_slot = boost::asio::get_associated_cancellation_slot(erased);
+          if (cancel_slot.is_connected())
+            cancel_slot.assign([weak = std::weak_ptr<state>(st), generation](boost::asio::cancellation_type) {
+              if (auto self = weak.lock())
+                boost::asio::dispatch(self->strand, [self, generation] { self->cancel_next(generation); });
+            });
+          boost::asio::dispatch(st->strand, [st, generation, h = std::move(erased)]() mutable {
+            st->on_next(std::move(h), generation);
           });
         },
         token, state_);
@@ -262,7 +276,8 @@ class merged {
     bool stopping = false;      // no more reads; the ones in flight are cancelled
     std::error_code error;      // what the stream ends with
     std::optional<next_handler_type> next;
-    std::uint64_t next_generation = 0;
+    std::atomic<std::uint64_t> next_generation{0};  // counts async_next calls (their initiations)
+    std::uint64_t pending_generation = 0;          // the pending async_next's
     std::optional<close_handler_type> close;
 
     mutable std::mutex mutex;  // guards what the accessors read
@@ -279,23 +294,28 @@ class merged {
     }
 
     // --- the consumer -------------------------------------------------------------------
-    void on_next(next_handler_type h) {
+    void on_next(next_handler_type h, std::uint64_t generation) {
       if (next) {
         complete(std::move(h), std::make_error_code(std::errc::operation_in_progress), batch_type{});
         return;
       }
-      const std::uint64_t generation = ++next_generation;
-      auto cancel_slot = boost::asio::get_associated_cancellation_slot(h);
-      if (cancel_slot.is_connected())
-        cancel_slot.assign([self = this->shared_from_this(), generation](boost::asio::cancellation_type) {
-          boost::asio::dispatch(self->strand, [self, generation] {
-            if (self->next && self->next_generation == generation)
-              self->complete_next(std::make_error_code(std::errc::operation_canceled), {});
-          });
-        });
+      if (cancelled_generation == generation) {  // cancelled before it reached the strand
+        complete(std::move(h), std::make_error_code(std::errc::operation_canceled), batch_type{});
+        return;
+      }
+      pending_generation = generation;
       next.emplace(std::move(h));
       pump();
     }
+
+    // The caller cancelled async_next number `generation` (on the strand).
+    void cancel_next(std::uint64_t generation) {
+      if (next && pending_generation == generation)
+        complete_next(std::make_error_code(std::errc::operation_canceled), {});
+      else if (!next || pending_generation < generation)
+        cancelled_generation = generation;  // not here yet: refused when it arrives
+    }
+    std::uint64_t cancelled_generation = 0;
 
     void on_close(close_handler_type h) {
       close.emplace(std::move(h));
@@ -313,10 +333,10 @@ class merged {
     // call that started the operation.
     template <class H, class... Args>
     void complete(H h, Args... args) {
-      boost::asio::get_associated_cancellation_slot(h).clear();
       boost::asio::post(strand, [s = strand, h = std::move(h), ... args = std::move(args)]() mutable {
         auto ex = boost::asio::get_associated_executor(h, s);
         boost::asio::dispatch(ex, [h = std::move(h), ... args = std::move(args)]() mutable {
+          boost::asio::get_associated_cancellation_slot(h).clear();  // where the caller emits
           std::move(h)(std::move(args)...);
         });
       });
