@@ -117,15 +117,20 @@ struct wire {
   }
 };
 
-// The LAN deployment's link (see the top of this file).
-constexpr double lan_ns_per_byte = 1.0, lan_ns_per_message = 50000;
-
 struct measured {
   double ns = 0;  // best of the repetitions
   double bytes = 0;
   double messages = 0;
   std::size_t answer = 0;  // a digest of the answer: every plan of a scenario must agree
 };
+
+// What a measured plan costs in a deployment (see the top of this file).
+struct deployment {
+  char const* name;
+  double ns_per_byte, ns_per_message;
+  double cost(measured const& m) const { return m.ns + m.bytes * ns_per_byte + m.messages * ns_per_message; }
+};
+constexpr std::array<deployment, 2> deployments{{{"in-process", 0, 0}, {"LAN (1 GB/s, 50 us a message)", 1.0, 50000}}};
 
 template <class F>
 measured measure(F const& run, int reps) {
@@ -208,17 +213,17 @@ void record(scenario& s, Stats stats, boost::hana::tuple<Plans...> plans, boost:
   pass(true);
   // A near tie (the two cheapest within 10 % in either deployment) is measured twice more:
   // which of two close plans is cheaper is what the score counts, and one noisy run decides it.
-  auto near_tie = [&](double ns_per_byte, double ns_per_message) {
+  auto near_tie = [&](deployment const& d) {
     double best = 1e300, second = 1e300;
     for (auto const& a : s.alternatives) {
       if (!a.applicable) continue;
-      const double c = a.real.ns + a.real.bytes * ns_per_byte + a.real.messages * ns_per_message;
+      const double c = d.cost(a.real);
       if (c < best) second = std::exchange(best, c);
       else if (c < second) second = c;
     }
     return second < 1.1 * best;
   };
-  if (near_tie(0, 0) || near_tie(lan_ns_per_byte, lan_ns_per_message)) {
+  if (std::ranges::any_of(deployments, near_tie)) {
     pass(false);
     pass(true);
   }
@@ -464,11 +469,6 @@ std::vector<scenario> run_grid(grid const& g, std::mt19937_64& rng, int reps, bo
 
 // --- deployments, calibration, accuracy --------------------------------------------------
 
-struct deployment {
-  char const* name;
-  double ns_per_byte, ns_per_message;
-  double cost(measured const& m) const { return m.ns + m.bytes * ns_per_byte + m.messages * ns_per_message; }
-};
 
 // Non-negative least squares on the differences between a scenario's plans: minimise
 // Σ ((w·(x_a − x_b) − (y_a − y_b)) / (y_a + y_b))² over every pair of plans of a scenario,
@@ -619,7 +619,6 @@ int main(int argc, char** argv) {
   if (!answers_agree(cal) || !answers_agree(test)) return 1;
   if (dump) write_csv(dump, cal, test);
 
-  const std::array<deployment, 2> deployments{{{"in-process", 0, 0}, {"LAN (1 GB/s, 50 us a message)", lan_ns_per_byte, lan_ns_per_message}}};
   std::printf("\n%zu calibration scenarios, %zu measured scenarios (2 or 3 plans each)\n", cal.size(), test.size());
   for (auto const& d : deployments) {
     const auto w = calibrate(cal, d);

@@ -9,8 +9,8 @@
 //   sg::cost::estimate e = model.evaluate(plan_profile);     // e.total, e.terms[i]
 //
 // A profile says what a plan does in physical quantities (rows read, rows processed, hash
-// probes, comparisons, bytes sent, bytes held by the coordinator, requests, cache misses); a term turns
-// one of them into cost with its weight. Built-in terms: cpu (rows processed), hashing and
+// probes, comparisons, bytes sent, bytes held by the coordinator, requests, cache misses);
+// a term turns one of them into cost with its weight. Built-in terms: cpu (rows processed), hashing and
 // sorting (what those of them hashed or compared cost beyond a plain row), io (rows read on
 // the shards), network (bytes sent), memory (peak bytes on the coordinator), requests
 // (shard calls), cache (random accesses expected to miss the CPU cache). A user term
@@ -43,7 +43,7 @@ struct profile {
   double comparisons = 0;        // of cpu_rows, rows compared by a sort, a selection or a merge
   double bytes_sent = 0;         // bytes across the network (answers and exchanges)
   double coordinator_bytes = 0;  // peak bytes held by the coordinator
-  double cache_misses = 0;       // random accesses expected to miss the CPU cache (hash tables, rows beyond it)
+  double cache_misses = 0;       // random accesses expected to miss the CPU cache (hash tables beyond it)
   double result_rows = 0;        // rows in the answer (informational)
 };
 
@@ -82,8 +82,8 @@ inline auto network(double weight) { return term("network", weight, &profile::by
 inline auto memory(double weight) { return term("memory", weight, &profile::coordinator_bytes); }
 // Shard calls (per-request overhead).
 inline auto requests(double weight) { return term("requests", weight, &profile::requests); }
-// Random accesses that miss the CPU cache (probes of hash tables larger than it, rows
-// compared in an order unrelated to where they are).
+// Random accesses that miss the CPU cache (probes of hash tables larger than it, and what
+// a join's probe touches through them).
 inline auto cache(double weight) { return term("cache", weight, &profile::cache_misses); }
 
 // A model's estimate of one plan: the total and each term's share, in the model's order.

@@ -278,6 +278,7 @@ class merged {
     std::optional<next_handler_type> next;
     std::atomic<std::uint64_t> next_generation{0};  // counts async_next calls (their initiations)
     std::uint64_t pending_generation = 0;          // the pending async_next's
+    std::uint64_t cancelled_generation = 0;        // one cancelled before it reached the strand
     std::optional<close_handler_type> close;
 
     mutable std::mutex mutex;  // guards what the accessors read
@@ -315,7 +316,6 @@ class merged {
       else if (!next || pending_generation < generation)
         cancelled_generation = generation;  // not here yet: refused when it arrives
     }
-    std::uint64_t cancelled_generation = 0;
 
     void on_close(close_handler_type h) {
       close.emplace(std::move(h));
