@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <list>
 #include <optional>
 #include <random>
 #include <ranges>
@@ -62,7 +63,14 @@ TEST_CASE("hash_join: equals a nested loop, in its order, NULL keys matching not
     for (auto& o : l) o = {id++, key(rng) == 0 ? std::nullopt : std::optional<int>(key(rng)), key(rng) * 100};
     std::vector<region> r(std::uniform_int_distribution<std::size_t>(0, 30)(rng));  // duplicate ids on purpose
     for (auto& x : r) x = {key(rng), std::to_string(id++)};
+    if (round % 2 == 1) {  // every id once, in a random order: the join without chains
+      for (std::size_t i = 0; i < r.size(); ++i) r[i].id = static_cast<int>(i);
+      std::shuffle(r.begin(), r.end(), rng);
+    }
     REQUIRE(sg::local::hash_join(l, r, &order::region, &region::id) == nested_loop(l, r));
+    // A build side that is not random-access (addressed through pointers), the same answer.
+    const std::list<region> listed(r.begin(), r.end());
+    REQUIRE(sg::local::hash_join(l, listed, &order::region, &region::id) == nested_loop(l, r));
   }
   CHECK(sg::local::hash_join(std::vector<order>{}, std::vector<region>{{1, "a"}}, &order::region, &region::id).empty());
   CHECK(sg::local::hash_join(std::vector<order>{{1, 1, 5}}, std::vector<region>{}, &order::region, &region::id).empty());
