@@ -259,4 +259,12 @@ TEST_CASE("plans: broadcast a small input, shuffle two big ones, co-locate when 
   const auto p = *sg::cost::shuffle_join(&row::key, &row::key).profile(sg::cost::join_inputs{big, small});
   CHECK(p.result_rows == Approx(160000.0 * 160 / sg::cost::merge_all(big).find(&row::key)->distinct));
   CHECK_FALSE(sg::cost::colocated_join(&row::key, &row::key, false).profile(sg::cost::join_inputs{big, big}));
+  // Probes of a build table beyond the cache miss it; building it, however big, does not count.
+  const auto broadcast = sg::cost::broadcast_join(&row::key, &row::key);
+  const auto few_probes = *broadcast.profile(sg::cost::join_inputs{small, big});  // 160 probes, 160,000 built a shard
+  CHECK(few_probes.cache_misses <= 160);
+  CHECK(few_probes.cache_misses > 0);
+  const auto many_probes = *broadcast.profile(sg::cost::join_inputs{big, other});  // a table of several MiB a shard
+  CHECK(many_probes.cache_misses > 0.5 * 160000);
+  CHECK(many_probes.cache_misses <= 160000);
 }

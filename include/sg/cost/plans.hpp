@@ -403,9 +403,10 @@ struct join_plan {
     const double out = l.rows * r.rows / std::max(ndv(l, left_key), ndv(r, right_key));
     const double out_bytes = out * (l.row_bytes + r.row_bytes);
     const double l_bytes = l.rows * l.row_bytes, r_bytes = r.rows * r.row_bytes;
-    // What a probe may touch per build row: its key's slot in the build table (~1/0.875 of
-    // 12 bytes), its chain link and row pointer (12), and the row itself.
-    const double entry_bytes = 26 + r.row_bytes;
+    // What a probe may touch per build row: its key's slot in the build table (a key and a
+    // 32-bit row index, ~16 bytes at 7/8 load) and the row itself (hash_join chains rows,
+    // 4 bytes more, only where a key repeats).
+    const double entry_bytes = 18 + r.row_bytes;
     p.rows_read = l.rows + r.rows;
     p.result_rows = out;
     p.requests = s;
@@ -432,8 +433,11 @@ struct join_plan {
         break;
       case join_strategy::colocated: break;
     }
-    // Building touches the table; a probe touches it, and a match the chain and the row.
-    p.cache_misses = s * detail::misses(build_rows + l.rows / s + 2 * out / s, build_rows * entry_bytes);
+    // A probe's lookup of a table beyond the cache misses it. Building does not count: its
+    // stores overlap. Measured (benchmarks/join.cpp), an insert costs 4-6 ns up to 100,000
+    // rows, where a probe already doubles (6 -> 10 ns); at 1,000,000 rows an insert costs
+    // about 4 times as much, a probe about 10 times.
+    p.cache_misses = s * detail::misses(l.rows / s, build_rows * entry_bytes);
     return p;
   }
 };
