@@ -259,12 +259,28 @@ TEST_CASE("plans: broadcast a small input, shuffle two big ones, co-locate when 
   const auto p = *sg::cost::shuffle_join(&row::key, &row::key).profile(sg::cost::join_inputs{big, small});
   CHECK(p.result_rows == Approx(160000.0 * 160 / sg::cost::merge_all(big).find(&row::key)->distinct));
   CHECK_FALSE(sg::cost::colocated_join(&row::key, &row::key, false).profile(sg::cost::join_inputs{big, big}));
-  // Probes of a build table beyond the cache miss it; building it, however big, does not count.
+  // Probes of a build table beyond the cache miss it; building it does not count, until the
+  // table outgrows the last-level cache. A build is not a hash lookup; a probe is.
   const auto broadcast = sg::cost::broadcast_join(&row::key, &row::key);
   const auto few_probes = *broadcast.profile(sg::cost::join_inputs{small, big});  // 160 probes, 160,000 built a shard
   CHECK(few_probes.cache_misses <= 160);
   CHECK(few_probes.cache_misses > 0);
+  CHECK(few_probes.hash_probes == Approx(160));
   const auto many_probes = *broadcast.profile(sg::cost::join_inputs{big, other});  // a table of several MiB a shard
   CHECK(many_probes.cache_misses > 0.5 * 160000);
   CHECK(many_probes.cache_misses <= 160000);
+  // 2,000,000 rows of 100 bytes built on each of 8 shards: inserts beyond 16 MiB miss too.
+  sg::cost::column_stats key_stats;
+  key_stats.rows = 250000;
+  key_stats.distinct = 250000;
+  const std::vector<decltype(sg::cost::table(1, 1, sg::cost::column(&row::key, key_stats)))> huge(
+      8, sg::cost::table(250000, 100, sg::cost::column(&row::key, key_stats)));
+  const auto huge_build = *broadcast.profile(sg::cost::join_inputs{small, huge});
+  CHECK(huge_build.cache_misses > 8 * 2000000 * 0.8);
+  CHECK(huge_build.cache_misses <= 8 * 2000000 + 160);
+  CHECK(huge_build.hash_probes == Approx(160));
+  // Shuffled, each shard builds 250,000 rows (about 30 MB), probed 20 times: inserts miss.
+  const auto huge_shuffle = *sg::cost::shuffle_join(&row::key, &row::key).profile(sg::cost::join_inputs{small, huge});
+  CHECK(huge_shuffle.cache_misses > 0);
+  CHECK(huge_shuffle.cache_misses < huge_build.cache_misses / 4);
 }

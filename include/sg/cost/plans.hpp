@@ -36,15 +36,16 @@
 // bytes from the tables' average row bytes and the sizes of keys and states. Reading and
 // filtering a row is rows_read (the io term); cpu_rows counts the work beyond: rows
 // hashed, merged, compared, partitioned, copied into an answer. Of those, hash_probes
-// counts the rows and states hashed (into a table, or routed to a shard: the hashing term)
-// and comparisons the rows compared (sorted, selected, merged: the sorting term), which
-// cost more than a copy. A key's search of a sorted list (an IN list, an index) is plain
-// cpu work: its steps compare keys, not rows. A probe of a hash table larger than
-// sg::cost::cache_bytes misses the cache with probability 1 − cache / size (cache_misses,
-// the cache term); a merge into more groups than hash_aggregate keeps in one table
-// radix-partitions first, and costs two misses a state instead. The model is deliberately
-// simple and documented (docs/cost.md); benchmarks/cost.cpp measures how well it ranks
-// real plans.
+// counts the rows and states hashed (looked up in a table, or routed to a shard: the
+// hashing term; a join's build inserts are plain rows) and comparisons the rows compared
+// (sorted, selected, merged: the sorting term), which cost more than a copy. A key's
+// search of a sorted list (an IN list, an index) is plain cpu work: its steps compare
+// keys, not rows. A probe of a hash table larger than sg::cost::cache_bytes misses the
+// cache with probability 1 − cache / size (cache_misses, the cache term), an insert only
+// beyond sg::cost::last_level_cache_bytes; a merge into more groups than hash_aggregate
+// keeps in one table radix-partitions first, and costs two misses a state instead. The
+// model is deliberately simple and documented (docs/cost.md); benchmarks/cost.cpp measures
+// how well it ranks real plans.
 #pragma once
 
 #include <sg/cost/model.hpp>
@@ -70,14 +71,19 @@ enum class aggregation_strategy { one_phase, two_phase, three_phase };
 
 // The cache a plan's hash tables compete for (bytes): a core's share of L2.
 inline constexpr double cache_bytes = 1 << 20;
+// The cache beyond which even a stream of inserts misses (bytes): a last level's share.
+// Measured (benchmarks/join.cpp), an insert into a table sized in advance costs 4-6 ns up
+// to a few MiB, where lookups already miss, and about 4 times as much at 50 MiB.
+inline constexpr double last_level_cache_bytes = 16 << 20;
 
 namespace detail {
 
 inline constexpr double unknown_distinct = 200;
 
-// Expected cache misses of `probes` random probes of a table of `table_bytes`.
-inline double misses(double probes, double table_bytes) {
-  return table_bytes <= cache_bytes ? 0.0 : probes * (1 - cache_bytes / table_bytes);
+// Expected cache misses of `probes` random probes of a table of `table_bytes`, in a cache
+// of `cache` bytes.
+inline double misses(double probes, double table_bytes, double cache = cache_bytes) {
+  return table_bytes <= cache ? 0.0 : probes * (1 - cache / table_bytes);
 }
 
 template <class Q, class Table>
@@ -411,7 +417,9 @@ struct join_plan {
     p.result_rows = out;
     p.requests = s;
     p.cpu_rows = r.rows + l.rows + 2 * out;  // build, probe, emit, concatenate
-    p.hash_probes = r.rows + l.rows;
+    // Probes are lookups; a build's inserts into a table sized in advance are not counted
+    // as hashes: measured, one costs about 8 copied rows, a fifth of a lookup's price.
+    p.hash_probes = l.rows;
     p.bytes_sent = out_bytes;
     p.coordinator_bytes = out_bytes;
     // Each shard builds on a slice of the right input (all of it when broadcast) and probes it
@@ -422,7 +430,6 @@ struct join_plan {
         build_rows = r.rows;
         p.requests += s * s;
         p.cpu_rows += 2 * (s - 1) * r.rows;  // copied in, and built on every shard
-        p.hash_probes += (s - 1) * r.rows;
         p.bytes_sent += r_bytes * (s - 1);
         break;
       case join_strategy::shuffle:  // both inputs partitioned, copied and (s - 1) / s of them moved
@@ -433,11 +440,13 @@ struct join_plan {
         break;
       case join_strategy::colocated: break;
     }
-    // A probe's lookup of a table beyond the cache misses it. Building does not count: its
-    // stores overlap. Measured (benchmarks/join.cpp), an insert costs 4-6 ns up to 100,000
-    // rows, where a probe already doubles (6 -> 10 ns); at 1,000,000 rows an insert costs
-    // about 4 times as much, a probe about 10 times.
-    p.cache_misses = s * detail::misses(l.rows / s, build_rows * entry_bytes);
+    // A probe's lookup of a table beyond the cache misses it. An insert misses only beyond
+    // the last-level cache: its stores overlap. Measured (benchmarks/join.cpp), an insert
+    // costs 4-6 ns up to 100,000 rows, where a probe already doubles (6 -> 10 ns); at
+    // 1,000,000 rows an insert costs about 4 times as much, a probe about 10 times.
+    const double table_bytes = build_rows * entry_bytes;
+    p.cache_misses = s * (detail::misses(l.rows / s, table_bytes) +
+                          detail::misses(build_rows, table_bytes, last_level_cache_bytes));
     return p;
   }
 };
