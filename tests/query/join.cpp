@@ -86,6 +86,16 @@ TEST_CASE("hash_join: equals a nested loop, in its order, NULL keys matching not
   auto tens = xs | std::views::transform([](int x) { return x * 10; });
   const auto k = sg::local::hash_join(xs, tens, [](int x) { return x * 10; }, [](int y) { return y; });
   CHECK(k == std::vector<std::pair<int, int>>{{1, 10}, {2, 20}, {3, 30}, {4, 40}, {5, 50}, {6, 60}});
+  // The answer reserves one row per left row, but not beyond 64 MiB: a selective join of a
+  // big left side (here 10,000,000 rows, one match) does not claim 80 MB it will not use.
+  const std::vector<int> many(10'000'000, 7);
+  auto few = sg::local::hash_join(std::views::iota(0, 10'000'000), std::vector<int>{3},
+                                  std::identity{}, std::identity{});
+  CHECK(few == std::vector<std::pair<int, int>>{{3, 3}});
+  CHECK(few.capacity() * sizeof(std::pair<int, int>) <= std::size_t{64} << 20);
+  const auto small = sg::local::hash_join(xs, std::vector<int>{1, 2}, std::identity{}, std::identity{});
+  CHECK(small.capacity() >= xs.size());  // reserved up front, below the cap
+  CHECK(sg::local::hash_join(many, std::vector<int>{7}, std::identity{}, std::identity{}).size() == many.size());
 }
 
 TEST_CASE("three-phase aggregation: exchange, merge a slice per shard, coordinator concatenates", "[query][exchange]") {

@@ -10,7 +10,8 @@
 // `right` is random-access), chained only once a key repeats; `left` is read once, in
 // order. Output: for each left row in order, its matches in right's order, as
 // std::pair<L, R> copies, in a vector that reserves one row per row of a sized `left` (a
-// foreign-key join's output) before it grows. O(|left| + |right| + output) expected time.
+// foreign-key join's output; at most 64 MiB) before it grows. O(|left| + |right| + output)
+// expected time.
 // A key that is an empty std::optional (SQL NULL) matches nothing, as in SQL. Keys must
 // hash with boost::hash and compare with ==; either side may be empty. Example:
 // tests/query/join.cpp.
@@ -21,6 +22,7 @@
 #include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -113,8 +115,8 @@ struct hash_join_fn {
     std::vector<std::uint32_t> next;  // allocated at the first repeated key
     bool chained = false;
     // Rows go in from last to first, so that each chain runs in right's order.
-    // The loops are written out, not through per-row lambdas: GCC 12 did not inline those,
-    // and a call per row made building 1.6-1.8 times slower (benchmarks/join.cpp).
+    // The insert and the probe are written out in their loops: as per-row lambdas GCC 12
+    // did not always inline them, and where it did not, building took 1.6-1.8 times as long.
     for (std::size_t i = n; i-- > 0;) {
       decltype(auto) k = std::invoke(right_key, row(i));
       if constexpr (sg::detail::is_optional<RK>)
@@ -127,11 +129,14 @@ struct hash_join_fn {
       }
     }
 
-    // One output row a left row (a foreign-key join's size) is reserved up front; more
-    // matches grow it. Growing from nothing copied every row about twice more.
+    // One output row a left row (a foreign-key join's size) is reserved up front, up to
+    // 64 MiB, so that a selective join of a huge left side does not claim memory it will
+    // not use; more matches grow it. Growing from nothing copied every row about twice more.
     std::vector<std::pair<L, R>> out;
-    if constexpr (std::ranges::sized_range<Left>)
-      if (!head.empty()) out.reserve(static_cast<std::size_t>(std::ranges::size(left)));
+    if constexpr (std::ranges::sized_range<Left>) {
+      constexpr std::size_t most = (std::size_t{64} << 20) / sizeof(std::pair<L, R>);
+      if (!head.empty()) out.reserve(std::min(static_cast<std::size_t>(std::ranges::size(left)), most));
+    }
     for (auto const& l : left) {
       decltype(auto) k = std::invoke(left_key, l);
       if constexpr (sg::detail::is_optional<LK>)
