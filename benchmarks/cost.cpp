@@ -42,7 +42,6 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -51,9 +50,7 @@
 #include <utility>
 #include <vector>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
+#include "keep_freed_memory.hpp"
 
 namespace {
 
@@ -620,14 +617,7 @@ void write_csv(char const* path, std::vector<scenario> const& cal, std::vector<s
 }  // namespace
 
 int main(int argc, char** argv) {
-#if defined(__GLIBC__)
-  // Freed memory stays in the process, as in a server's allocator: by default glibc maps
-  // each block over its (moving) threshold afresh and returns the heap's top to the kernel,
-  // so a plan whose answer crosses 32 MiB paid for zeroing new pages on every run — up to
-  // 60x the same plan one size smaller — and the measurement was of the kernel, not the plan.
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
-#endif
+  keep_freed_memory();
   bool smoke = false, verbose = false;
   char const* dump = nullptr;
   for (int i = 1; i < argc; ++i) {

@@ -11,14 +11,11 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <cstdint>
-#include <limits>
 #include <random>
 #include <utility>
 #include <vector>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
+#include "keep_freed_memory.hpp"
 
 namespace {
 
@@ -100,13 +97,7 @@ BENCHMARK(BM_baseline_join) SG_JOIN_SIZES;
 }  // namespace
 
 int main(int argc, char** argv) {
-#if defined(__GLIBC__)
-  // Freed memory stays in the process, as in a server's allocator: with glibc's defaults
-  // each answer over the moving mmap threshold is mapped afresh, and the benchmark would
-  // time the kernel zeroing pages (see benchmarks/cost.cpp).
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
-#endif
+  keep_freed_memory();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
