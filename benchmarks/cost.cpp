@@ -539,25 +539,24 @@ accuracy score(std::vector<scenario> const& grid, deployment const& d, model_t c
   accuracy a;
   for (auto const& s : grid) {
     const std::size_t chosen = s.choose(m);
-    double best = 1e300;
-    std::size_t best_i = 0;
-    for (std::size_t i = 0; i < s.alternatives.size(); ++i)
-      if (s.alternatives[i].applicable && d.cost(s.alternatives[i].real) < best) {
-        best = d.cost(s.alternatives[i].real);
-        best_i = i;
-      }
-    const double regret = d.cost(s.alternatives[chosen].real) / best;
-    std::size_t half_best[2] = {0, 0};
-    for (int h = 0; h < 2; ++h) {
+    // The applicable plan cheapest by the time `ns_of` gives it, the first of equals.
+    auto cheapest = [&](auto const& ns_of) {
       double b = 1e300;
+      std::size_t at = 0;
       for (std::size_t i = 0; i < s.alternatives.size(); ++i) {
         auto const& r = s.alternatives[i].real;
-        if (s.alternatives[i].applicable && d.cost(r, r.half[h]) < b) {
-          b = d.cost(r, r.half[h]);
-          half_best[h] = i;
+        if (s.alternatives[i].applicable && d.cost(r, ns_of(r)) < b) {
+          b = d.cost(r, ns_of(r));
+          at = i;
         }
       }
-    }
+      return at;
+    };
+    const std::size_t best_i = cheapest([](measured const& r) { return r.ns; });
+    const double best = d.cost(s.alternatives[best_i].real);
+    const double regret = d.cost(s.alternatives[chosen].real) / best;
+    const std::size_t half_best[2] = {cheapest([](measured const& r) { return r.half[0]; }),
+                                      cheapest([](measured const& r) { return r.half[1]; })};
     const bool repeatable = half_best[0] == half_best[1];
     ++a.scenarios;
     if (chosen == best_i) ++a.cheapest;

@@ -47,6 +47,14 @@ std::vector<fact> facts(std::size_t n, std::size_t keys) {
   return f;
 }
 
+// The baseline's table: each key's row position, for unique keys.
+boost::unordered_flat_map<std::int64_t, std::uint32_t> baseline_table(std::vector<dim> const& right) {
+  boost::unordered_flat_map<std::int64_t, std::uint32_t> table;
+  table.reserve(right.size());
+  for (std::size_t i = 0; i < right.size(); ++i) table.emplace(right[i].key, static_cast<std::uint32_t>(i));
+  return table;
+}
+
 void BM_sg_build(benchmark::State& state) {
   const auto right = dims(static_cast<std::size_t>(state.range(0)));
   const std::vector<fact> none;
@@ -56,12 +64,7 @@ void BM_sg_build(benchmark::State& state) {
 
 void BM_baseline_build(benchmark::State& state) {
   const auto right = dims(static_cast<std::size_t>(state.range(0)));
-  for (auto _ : state) {
-    boost::unordered_flat_map<std::int64_t, std::uint32_t> table;
-    table.reserve(right.size());
-    for (std::size_t i = 0; i < right.size(); ++i) table.emplace(right[i].key, static_cast<std::uint32_t>(i));
-    benchmark::DoNotOptimize(table);
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(baseline_table(right));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * right.size()));
 }
 
@@ -76,9 +79,7 @@ void BM_baseline_join(benchmark::State& state) {
   const auto right = dims(static_cast<std::size_t>(state.range(0)));
   const auto left = facts(probes, right.size());
   for (auto _ : state) {
-    boost::unordered_flat_map<std::int64_t, std::uint32_t> table;
-    table.reserve(right.size());
-    for (std::size_t i = 0; i < right.size(); ++i) table.emplace(right[i].key, static_cast<std::uint32_t>(i));
+    const auto table = baseline_table(right);
     std::vector<std::pair<fact, dim>> out;
     out.reserve(left.size());
     for (auto const& l : left)
