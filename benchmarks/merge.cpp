@@ -367,6 +367,82 @@ void aggregate_partial_loop(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * in.rows.size()));
 }
 
+
+// The coordinator of a two-phase query: 8 shards' answers, each one state per group of the
+// shard (distinct keys, about half of a domain of range(0) keys), merged and finished into
+// rows. The baseline is the loop a user would write for it: a flat map sized for the first
+// answer, then one row per group into a reserved vector.
+constexpr std::size_t answer_tables = 8;
+
+struct answers_input {
+  std::vector<sg_table<std::int64_t>> sg;
+  std::vector<std::vector<plain_partial<std::int64_t>>> plain;
+  std::size_t rows = 0;
+};
+
+answers_input const& answers_data(std::size_t domain) {
+  static answers_input cached;
+  static std::size_t cached_domain = 0;
+  if (cached_domain != domain) {
+    std::mt19937_64 rng(domain + 1);
+    cached = {};
+    const auto sum = sg::agg::sum(&sale<std::int64_t>::amount);
+    for (std::size_t t = 0; t < answer_tables; ++t) {
+      sg_table<std::int64_t> table;
+      std::vector<plain_partial<std::int64_t>> plain;
+      for (std::size_t k = 0; k < domain; ++k) {
+        if (rng() % 2 != 0) continue;
+        const sale<std::int64_t> s{static_cast<std::int64_t>(k), static_cast<std::int64_t>(rng() % 1000)};
+        auto state_sum = sum.template init<sale<std::int64_t>>();
+        sum.update(state_sum, s);
+        table.push_back({s.key, {1, state_sum}});
+        plain.push_back({s.key, 1, s.amount});
+      }
+      cached.rows += table.size();
+      cached.sg.push_back(std::move(table));
+      cached.plain.push_back(std::move(plain));
+    }
+    cached_domain = domain;
+  }
+  return cached;
+}
+
+void aggregate_answers_sg(benchmark::State& state) {
+  auto const& in = answers_data(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto tables = in.sg;
+    state.ResumeTiming();
+    auto out = count_sum<std::int64_t>(std::move(tables));
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * in.rows));
+}
+
+void aggregate_answers_loop(benchmark::State& state) {
+  auto const& in = answers_data(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto tables = in.plain;
+    state.ResumeTiming();
+    boost::unordered_flat_map<std::int64_t, plain_state<std::int64_t>> groups;
+    groups.reserve(tables.front().size());
+    for (auto& table : tables) {
+      for (auto const& p : table) {
+        auto& g = groups[p.key];
+        g.count += p.count;
+        g.sum += p.sum;
+      }
+      std::vector<plain_partial<std::int64_t>>().swap(table);
+    }
+    std::vector<plain_partial<std::int64_t>> out;
+    out.reserve(groups.size());
+    for (auto const& [k, g] : groups) out.push_back({k, g.count, g.sum});
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * in.rows));
+}
+
 template <class Amount>
 using flat_map = boost::unordered_flat_map<std::int64_t, plain_state<Amount>>;
 template <class Amount>
@@ -419,6 +495,9 @@ BENCHMARK_TEMPLATE(aggregate_merge_loop, flat_map<double>, double)->Arg(1000)->U
 BENCHMARK(aggregate_partial_sg) SG_AGG_ARGS;
 BENCHMARK_TEMPLATE(aggregate_partial_loop, flat_map<std::int64_t>) SG_AGG_ARGS;
 BENCHMARK_TEMPLATE(aggregate_partial_loop, node_map<std::int64_t>) SG_AGG_ARGS;
+
+BENCHMARK(aggregate_answers_sg)->Arg(2000)->Arg(200'000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(aggregate_answers_loop)->Arg(2000)->Arg(200'000)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK(hll_merge)->Unit(benchmark::kMicrosecond);
 

