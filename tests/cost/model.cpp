@@ -5,6 +5,7 @@
 #include <sg/cost/model.hpp>
 #include <sg/cost/plans.hpp>
 #include <sg/partition/jump.hpp>
+#include <sg/query/local.hpp>
 #include <sg/query/query.hpp>
 
 #include "support/seed.hpp"
@@ -210,6 +211,43 @@ TEST_CASE("plans: top-k pushdown beats fetching every row unless k covers them",
     CHECK(prof.comparisons <= prof.cpu_rows);
     CHECK(prof.hash_probes == 0);
   }
+}
+
+// A row that counts its copies: what sg::local::run's ORDER BY ... LIMIT really copies.
+struct counted {
+  static inline std::size_t copies = 0;
+  std::int64_t key = 0;
+  counted(std::int64_t k) : key(k) {}
+  counted(counted const& o) : key(o.key) { ++copies; }
+  counted(counted&&) = default;
+  counted& operator=(counted const& o) {
+    key = o.key;
+    ++copies;
+    return *this;
+  }
+  counted& operator=(counted&&) = default;
+};
+
+TEST_CASE("plans: the top-k estimate copies and compares what sg::local::run does", "[cost][plans]") {
+  SG_SEEDED_RNG(rng);
+  for (std::size_t keep : {std::size_t{10}, std::size_t{1000}}) {
+    for (std::size_t n : {std::size_t{5}, std::size_t{1500}, std::size_t{100000}}) {
+      std::vector<counted> rows;
+      for (std::size_t i = 0; i < n; ++i) rows.emplace_back(static_cast<std::int64_t>(rng() % 1000000));
+      counted::copies = 0;
+      const auto out = sg::local::run(sg::query(sg::order_by(&counted::key), sg::limit(keep)), rows);
+      REQUIRE(out.size() == std::min(n, keep));
+      const double estimate = sg::cost::detail::first_rows_copied(static_cast<double>(n), static_cast<double>(keep));
+      INFO(n << " rows, keep " << keep << ": " << counted::copies << " copied, estimated " << estimate);
+      CHECK(static_cast<double>(counted::copies) >= 0.75 * estimate);
+      CHECK(static_cast<double>(counted::copies) <= 1.25 * estimate);
+    }
+  }
+  // Far fewer copies than rows once rows outnumber the kept ones many times; no work for LIMIT 0.
+  CHECK(sg::cost::detail::first_rows_copied(1e6, 10) < 200);
+  CHECK(sg::cost::detail::first_rows_work(1e6, 10) < 1.01e6);
+  CHECK(sg::cost::detail::first_rows_copied(1e6, 0) == 0);
+  CHECK(sg::cost::detail::first_rows_work(1e6, 0) == 0);
 }
 
 TEST_CASE("plans: targeted lookups win for a few keys, a scan for more keys than rows", "[cost][plans]") {

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -333,6 +334,48 @@ TEST_CASE("query: grouped shapes equal single-node evaluation", "[query][propert
     check_query(sg::query(sg::group_by(&sale::region), sg::groups_colocated(), sg::aggregate(sg::agg::avg(&sale::weight))),
                 rng, 60, by_region);
     check_query(sg::query(sg::group_by(&sale::region), sg::groups_colocated(), sg::limit(2)), rng, 60, by_region);
+  }
+}
+
+namespace {
+struct ranked_row {
+  int key;
+  int pos;
+  friend bool operator==(ranked_row const&, ranked_row const&) = default;
+};
+}  // namespace
+
+// The shard's ORDER BY ... LIMIT keeps a buffer of candidates it cuts to the first offset + n
+// whenever it holds twice as many, and lets in only rows before the last kept one: every
+// input order (best rows first, last, all equal, random) and every size around the cuts
+// must give exactly the stable sort's first rows.
+TEST_CASE("query: run's ORDER BY with LIMIT gives the stable sort's first rows for any input order",
+          "[query][property]") {
+  SG_SEEDED_RNG(rng);
+  for (std::size_t cap : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{64}}) {
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, cap - 1, cap, cap + 1, 2 * cap - 1, 2 * cap, 2 * cap + 1,
+                          5 * cap + 3, std::size_t{3000}}) {
+      for (int shape = 0; shape < 5; ++shape) {
+        std::vector<ranked_row> rows(n);
+        std::uniform_int_distribution<int> few(0, 3), many(0, 1 << 20);
+        for (std::size_t i = 0; i < n; ++i) {
+          const int p = static_cast<int>(i);
+          rows[i] = {shape == 0 ? p : shape == 1 ? -p : shape == 2 ? 5 : shape == 3 ? few(rng) : many(rng), p};
+        }
+        for (bool descending : {false, true}) {
+          INFO("cap " << cap << ", " << n << " rows, shape " << shape << (descending ? ", descending" : ""));
+          std::vector<ranked_row> want = rows;
+          if (descending)
+            std::ranges::stable_sort(want, std::greater<>{}, &ranked_row::key);
+          else
+            std::ranges::stable_sort(want, std::less<>{}, &ranked_row::key);
+          want.resize(std::min(cap, want.size()));
+          const auto got = descending ? sg::local::run(sg::query(sg::order_by(sg::desc(&ranked_row::key)), sg::limit(cap)), rows)
+                                      : sg::local::run(sg::query(sg::order_by(&ranked_row::key), sg::limit(cap)), rows);
+          CHECK(got == want);
+        }
+      }
+    }
   }
 }
 

@@ -10,7 +10,8 @@
 // What run gives (the shard-side plan; sg::explain(q) says it in words):
 //  * a row query: the rows that pass WHERE, as a std::vector<Row> — duplicates removed
 //    (DISTINCT, first occurrence kept), stably sorted (ORDER BY), and cut to offset + n
-//    rows (LIMIT; without ORDER BY the scan stops there);
+//    rows (LIMIT; without ORDER BY the scan stops there; with it, at most 2 * (offset + n)
+//    candidates are held, and a row that cannot be among them is not copied);
 //  * a grouped query: the partial table of the rows that pass WHERE (one
 //    sg::merge::partial_group{key tuple, state tuple} per group, in no order), no limit;
 //  * a groups_colocated() query: finished result rows after HAVING, sorted, cut to
@@ -36,6 +37,7 @@
 #include <cstddef>
 #include <functional>
 #include <limits>
+#include <numeric>
 #include <ranges>
 #include <type_traits>
 #include <utility>
@@ -106,6 +108,51 @@ struct index_equal {
   bool operator()(std::size_t a, std::size_t b) const { return (*rows)[a] == (*rows)[b]; }
 };
 
+// The first `cap` (> 0) of `rows` in the stable order `comp` gives, sorted, reading each row
+// once. Candidates collect in a buffer, each with its arrival number; when the buffer holds
+// 2 * cap it is cut to its first cap (a selection, not a sort), and from then on a row
+// enters only if it comes strictly before the last of those (a later row with an equal key
+// ranks after it). A row that cannot be among the first is compared once and never
+// copied: rows in random order copy about cap * (2 + log2(n / (2 * cap))) of n, and rows
+// arriving best-last copy every one and cost a selection over 2 * cap every cap rows.
+// Selections and the final sort move the rows themselves, not indices into them: a buffer
+// of 100,000 rows does not fit a cache, and an indirect selection missed on every step.
+template <class Row, class Filtered, class Comp>
+std::vector<Row> first_rows_of(Filtered&& rows, std::size_t cap, Comp const& comp) {
+  struct candidate {
+    Row row;
+    std::size_t arrival;
+  };
+  // (row, arrival): a strict total order, so selection and sort are stable.
+  auto before = [&](candidate const& a, candidate const& b) {
+    if (comp(a.row, b.row)) return true;
+    if (comp(b.row, a.row)) return false;
+    return a.arrival < b.arrival;
+  };
+  const std::size_t full = cap > std::numeric_limits<std::size_t>::max() / 2 ? cap : 2 * cap;
+  std::vector<candidate> buf;
+  auto keep_first = [&] {  // the first cap at [0, cap), the last of them at cap - 1
+    std::nth_element(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(cap - 1), buf.end(), before);
+    buf.erase(buf.begin() + static_cast<std::ptrdiff_t>(cap), buf.end());
+  };
+  std::size_t arrival = 0;
+  bool cut = false;
+  for (auto&& r : rows) {
+    if (cut && !comp(r, buf[cap - 1].row)) continue;
+    buf.push_back(candidate{std::forward<decltype(r)>(r), arrival++});
+    if (buf.size() == full) {
+      keep_first();
+      cut = true;
+    }
+  }
+  if (buf.size() > cap) keep_first();
+  std::sort(buf.begin(), buf.end(), before);
+  std::vector<Row> out;
+  out.reserve(buf.size());
+  for (auto& c : buf) out.push_back(std::move(c.row));
+  return out;
+}
+
 // A row query's shard half.
 template <class Row, class Q, class Rows>
 std::vector<Row> run_rows(Q const& q, Rows& rows) {
@@ -118,6 +165,11 @@ std::vector<Row> run_rows(Q const& q, Rows& rows) {
 
   std::vector<Row> out;
   if (scan_cap == 0) return out;
+  if constexpr (ordered && !distinct) {
+    if (cap == 0) return out;
+    if (cap != std::numeric_limits<std::size_t>::max())
+      return first_rows_of<Row>(filtered(q, rows), cap, q.order_by_part.order);
+  }
   if constexpr (distinct) {
     static_assert(requires(Row const& r) {
       { boost::hash<Row>{}(r) } -> std::convertible_to<std::size_t>;
