@@ -37,7 +37,6 @@
 #include <cstddef>
 #include <functional>
 #include <limits>
-#include <numeric>
 #include <ranges>
 #include <type_traits>
 #include <utility>
