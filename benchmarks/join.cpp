@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "keep_freed_memory.hpp"
+#include "benchmark_main.hpp"
 
 namespace {
 
@@ -97,11 +97,4 @@ BENCHMARK(BM_baseline_join) SG_JOIN_SIZES;
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  keep_freed_memory();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+SG_BENCHMARK_MAIN();

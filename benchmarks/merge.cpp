@@ -367,7 +367,6 @@ void aggregate_partial_loop(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * in.rows.size()));
 }
 
-
 // The coordinator of a two-phase query: 8 shards' answers, each one state per group of the
 // shard (distinct keys, about half of a domain of range(0) keys), merged and finished into
 // rows. The baseline is the loop a user would write for it: a flat map sized for the first

@@ -16,7 +16,7 @@
 #include <random>
 #include <vector>
 
-#include "keep_freed_memory.hpp"
+#include "benchmark_main.hpp"
 
 namespace {
 
@@ -106,11 +106,4 @@ BENCHMARK(BM_heap_top_k) SG_TOP_K_ARGS;
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  keep_freed_memory();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+SG_BENCHMARK_MAIN();
