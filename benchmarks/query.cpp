@@ -4,11 +4,19 @@
 // (std::nth_element, then sort the first k) — what sg itself did before it kept a buffer of
 // candidates — and a bounded std::priority_queue of k rows. Both baselines break ties by
 // the id column, so all three give the same rows. Arguments: k, then the percentage of rows
-// the filter passes. Ratios: scripts/bench-ratios.py; results: docs/benchmarks.md.
+// the filter passes.
+// Then a scan of the same rows against an IN list (WHERE cents IN (n values), or id IN:
+// ids ascend, so successive searches take nearly the same path), what a full scatter of a
+// key lookup costs a shard: sg::in's predicate (a hash set of the values) beside a
+// std::ranges::binary_search of the sorted list (what sg::in did before) and a
+// hand-written loop over a boost::unordered_flat_set. Arguments: the list's length, 1 for ids.
+// Ratios: scripts/bench-ratios.py; results: docs/benchmarks.md.
 #include <sg/query/local.hpp>
+#include <sg/query/predicate.hpp>
 #include <sg/query/query.hpp>
 
 #include <benchmark/benchmark.h>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -103,6 +111,61 @@ void BM_heap_top_k(benchmark::State& state) {
 BENCHMARK(BM_sg_top_k) SG_TOP_K_ARGS;
 BENCHMARK(BM_select_top_k) SG_TOP_K_ARGS;
 BENCHMARK(BM_heap_top_k) SG_TOP_K_ARGS;
+
+// Up to n distinct values of [0, 2,000,000): a row is in the list with probability about
+// n / 2,000,000.
+std::vector<std::int64_t> in_list(std::size_t n) {
+  std::mt19937_64 rng(12);
+  std::vector<std::int64_t> v(n);
+  for (auto& x : v) x = static_cast<std::int64_t>(rng() % (2 * rows_n));
+  std::ranges::sort(v);
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+// The column searched: cents (random), or id (ascending) when the second argument is 1.
+std::int64_t fact::*column(benchmark::State const& state) { return state.range(1) ? &fact::id : &fact::cents; }
+
+void BM_sg_in_scan(benchmark::State& state) {
+  const auto list = in_list(static_cast<std::size_t>(state.range(0)));
+  const auto p = sg::in(column(state), list);
+  for (auto _ : state) {
+    std::size_t n = 0;
+    for (auto const& r : rows()) n += p(r) ? 1 : 0;
+    benchmark::DoNotOptimize(n);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows_n));
+}
+
+void BM_binary_search_in_scan(benchmark::State& state) {
+  const auto list = in_list(static_cast<std::size_t>(state.range(0)));
+  const auto key = column(state);
+  for (auto _ : state) {
+    std::size_t n = 0;
+    for (auto const& r : rows()) n += std::ranges::binary_search(list, r.*key) ? 1 : 0;
+    benchmark::DoNotOptimize(n);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows_n));
+}
+
+void BM_hash_set_in_scan(benchmark::State& state) {
+  const auto list = in_list(static_cast<std::size_t>(state.range(0)));
+  const boost::unordered_flat_set<std::int64_t> set(list.begin(), list.end());
+  const auto key = column(state);
+  for (auto _ : state) {
+    std::size_t n = 0;
+    for (auto const& r : rows()) n += set.contains(r.*key) ? 1 : 0;
+    benchmark::DoNotOptimize(n);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows_n));
+}
+
+#define SG_IN_ARGS                                                                           \
+  ->ArgsProduct({{30, 300, 3000, 30000, 100000, 1000000}, {0, 1}})->ArgNames({"values", "ids"}) \
+      ->Unit(benchmark::kMillisecond)
+BENCHMARK(BM_sg_in_scan) SG_IN_ARGS;
+BENCHMARK(BM_binary_search_in_scan) SG_IN_ARGS;
+BENCHMARK(BM_hash_set_in_scan) SG_IN_ARGS;
 
 }  // namespace
 

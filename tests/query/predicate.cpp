@@ -170,3 +170,45 @@ TEST_CASE("predicate: a long IN list is sorted once and searched, with the answe
   // NULL IN (...) is unknown however long the list.
   CHECK(sg::in(&item::maybe, big).truth_of(item{0, std::nullopt, ""}) == truth::unknown);
 }
+
+TEST_CASE("predicate: a long IN list of integers is a hash set, with the answers of a scan", "[query][predicate]") {
+  SG_SEEDED_RNG(rng);
+  // Sizes around the 16 values where the set starts, then up to 5,000; each list probed
+  // with every value from below its least to beyond its greatest.
+  for (std::size_t round = 0; round < 300; ++round) {
+    const std::size_t n = round < 40 ? round : std::uniform_int_distribution<std::size_t>(40, 5000)(rng);
+    std::vector<long> list(n);
+    for (auto& v : list) v = std::uniform_int_distribution<long>(-6000, 6000)(rng);  // duplicates on purpose
+    const auto p = sg::in(&item::n, list);
+    CHECK(p.index.size() == (p.values.size() > 16 ? p.values.size() : 0));
+    const auto [lo, hi] = std::ranges::minmax(list.empty() ? std::vector<long>{0} : list);
+    for (long x = lo - 2; x <= hi + 2; ++x)
+      REQUIRE(p(item{static_cast<int>(x), {}, ""}) == (std::ranges::find(list, x) != list.end()));
+  }
+  // An int column against a list of unsigned, and of wider and narrower integers: by value.
+  std::vector<unsigned> u{1, 3, 5};
+  for (unsigned i = 0; i < 100; ++i) u.push_back(4294967295u - i);
+  const auto pu = sg::in(&item::n, u);
+  CHECK(!pu.index.empty());
+  CHECK(pu(item{3, {}, ""}));
+  CHECK_FALSE(pu(item{-1, {}, ""}));  // not 4294967295
+  std::vector<std::int64_t> wide{-5};
+  for (std::int64_t i = 0; i < 40; ++i) wide.push_back((std::int64_t{1} << 40) + i);
+  CHECK(sg::in(&item::n, wide)(item{-5, {}, ""}));
+  CHECK_FALSE(sg::in(&item::n, wide)(item{0, {}, ""}));  // 2^40 truncated to int would be 0
+  std::vector<std::int8_t> narrow;
+  for (int i = -60; i < 60; i += 3) narrow.push_back(static_cast<std::int8_t>(i));
+  CHECK(sg::in(&item::n, narrow)(item{-60, {}, ""}));
+  CHECK_FALSE(sg::in(&item::n, narrow)(item{256 - 60, {}, ""}));  // -60 as a byte, but not as a number
+  // A list built by hand without the set is searched: the same answers.
+  sg::in_predicate<int item::*, long> by_hand{&item::n, {}, true};
+  for (long v = 0; v < 40; ++v) by_hand.values.push_back(2 * v);
+  CHECK(by_hand(item{8, {}, ""}));
+  CHECK_FALSE(by_hand(item{9, {}, ""}));
+  // Doubles are searched, not hashed.
+  std::vector<double> d;
+  for (int i = 0; i < 100; ++i) d.push_back(i * 1.5);
+  const auto pd = sg::in(&item::n, d);
+  CHECK(pd(item{3, {}, ""}));
+  CHECK_FALSE(pd(item{4, {}, ""}));
+}
