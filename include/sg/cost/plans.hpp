@@ -118,6 +118,23 @@ inline double first_rows_work(double rows, double keep) {
          1.5 * keep * std::log2(std::max(2.0, keep));
 }
 
+// sizeof an IN list's values when sg::in keeps them as a hash set (integers;
+// sg/query/predicate.hpp), else 0.
+template <class P>
+inline constexpr double in_set_value_bytes_v = 0;
+template <class Proj, class V>
+inline constexpr double in_set_value_bytes_v<in_predicate<Proj, V>> =
+    sg::detail::is_integer<V> ? static_cast<double>(sizeof(V)) : 0;
+
+// The same for the query's WHERE.
+template <class Q>
+constexpr double in_set_value_bytes() {
+  if constexpr (has_clause<decltype(std::declval<Q const&>().where_part)>)
+    return in_set_value_bytes_v<std::remove_cvref_t<decltype(std::declval<Q const&>().where_part.predicate)>>;
+  else
+    return 0.0;
+}
+
 // The number of groups among `rows` rows of table t: the product of the keys' distinct
 // counts, at most `rows`.
 template <class Q, class Table>
@@ -207,17 +224,22 @@ struct aggregation_plan {
     };
     p.requests = s;
     p.result_rows = g;
+    // A table that starts empty and doubles as groups arrive has rehashed about as many
+    // groups as it ends with: each group it creates costs one hash more. Shards' partial
+    // tables and one-phase's table start empty; the two-phase coordinator reserves room
+    // for the first answer's groups; three-phase's slices start empty.
+    const double two_phase_grown = shard_groups + std::max(0.0, g - shard_groups / s);
     switch (strategy) {
       case aggregation_strategy::one_phase:
-        p.cpu_rows = 2 * filtered;  // copied into the answer; hashed by the coordinator
-        p.hash_probes = filtered;
+        p.cpu_rows = 2 * filtered + g;  // copied into the answer; hashed by the coordinator
+        p.hash_probes = filtered + g;
         p.cache_misses = detail::misses(filtered, table_bytes);
         p.bytes_sent = shipped_rows_bytes;
         p.coordinator_bytes = table_bytes;
         break;
       case aggregation_strategy::two_phase:
-        p.cpu_rows = filtered + 2 * shard_groups;  // shards hash rows; states copied, merged by the coordinator
-        p.hash_probes = filtered + shard_groups;
+        p.cpu_rows = filtered + 2 * shard_groups + two_phase_grown;  // shards hash rows; states copied, merged
+        p.hash_probes = filtered + shard_groups + two_phase_grown;
         p.cache_misses = shard_misses + merge_misses(shard_groups, g);
         p.bytes_sent = shard_groups * partial_bytes;
         p.coordinator_bytes = table_bytes + (table_bytes > (1 << 20) ? shard_groups * partial_bytes : 0.0);
@@ -227,8 +249,9 @@ struct aggregation_plan {
         // Per group, beyond two-phase: routed (a hash), bucketed, copied and merged into a
         // slice; then finished, sorted into the answer and checked for colocation. Counted
         // as 4 rows' work each (a state is several words; the check is another hash probe).
-        p.cpu_rows = filtered + 2 * shard_groups + 4 * (shard_groups + g);
-        p.hash_probes = filtered + 2 * shard_groups + g;  // rows; states routed, merged into slices; the check
+        p.cpu_rows = filtered + 2 * shard_groups + 4 * (shard_groups + g) + shard_groups + g;
+        // rows; states routed, merged into slices; the check; the shards' and slices' tables grown
+        p.hash_probes = filtered + 2 * shard_groups + g + shard_groups + g;
         // The split scatters each state to its destination's bucket, and the copy on the
         // way in lands cold: two misses a state. The coordinator's colocation check hashes
         // every group's key once.
@@ -332,25 +355,50 @@ struct lookup_plan {
     sg::cost::profile p;
     const double s = static_cast<double>(std::ranges::distance(shards));
     if (s == 0) return p;
-    double rows = 0, matched = 0, bytes = 0;
+    double rows = 0, matched = 0, bytes = 0, table_bytes = 0;
     for (auto const& t : shards) {
       rows += t.rows;
+      table_bytes += t.rows * t.row_bytes;
       const double m = detail::filtered_rows(query, t);
       matched += m;
       bytes += m * t.row_bytes;
     }
     if (targeted) {
       // Each key: routed to its shard, then one descent of a sorted index; then the
-      // matching rows are read.
+      // matching rows are read. A step of a descent compares two keys, not two rows by an
+      // order, and is priced as 4 copied rows: sg::in sorts the keys, so successive
+      // descents share the top of their path, whose branches are predicted, and part ways
+      // below it, where half are not (measured in benchmarks/query.cpp: about 1 ns a step
+      // over ascending values, 3.6 ns over values in random order). The steps of a descent
+      // into an index larger than the cache that land below what the cache holds of it,
+      // about log2(index / cache), miss it.
       p.requests = std::min(shards_hit, s);
       p.rows_read = matched;
-      p.cpu_rows = keys * (1 + std::log2(2 + rows / s)) + matched;  // routed, then a descent
+      const double steps = keys * std::log2(2 + rows / s);
+      p.cpu_rows = keys + 4 * steps + matched;  // routed, then a descent
       p.hash_probes = keys;
+      p.cache_misses = keys * std::log2(std::max(1.0, table_bytes / s / cache_bytes));
     } else {
-      // Each row: a binary search of the IN list.
       p.requests = s;
       p.rows_read = rows;
-      p.cpu_rows = rows * std::log2(1 + keys) + matched;
+      constexpr double set_value_bytes = detail::in_set_value_bytes<Q>();
+      if (set_value_bytes > 0 && keys > 16) {
+        // Each row: one probe of the hash set sg::in keeps of a list of integers (about 1.5
+        // times the values' bytes: slots at its usual load, and a byte of metadata a slot).
+        // Measured (benchmarks/query.cpp), a probe of a set in cache costs about 4 copied
+        // rows, and one beyond the cache half a table's miss: the probes of successive rows
+        // do not depend on each other, so the processor overlaps their misses.
+        p.cpu_rows = 4 * rows + matched;
+        p.cache_misses = 0.5 * detail::misses(rows, keys * 1.5 * set_value_bytes);
+      } else if (keys <= 16) {
+        // Each row: a scan of a short list, one comparison of two values a value.
+        p.cpu_rows = rows * keys + matched;
+      } else {
+        // Each row: a binary search of the IN list. A row's value is in no order relative
+        // to the list's, so half its steps' branches are mispredicted: priced as 6 copied
+        // rows a step (measured in benchmarks/query.cpp: about 3.6 ns a step).
+        p.cpu_rows = 6 * rows * std::log2(1 + keys) + matched;
+      }
     }
     p.bytes_sent = bytes;
     p.coordinator_bytes = bytes;
