@@ -10,7 +10,9 @@
 // key lookup costs a shard: sg::in's predicate (a hash set of the values) beside a
 // std::ranges::binary_search of the sorted list (what sg::in did before) and a
 // hand-written loop over a boost::unordered_flat_set. Arguments: the list's length, 1 for ids.
-// Ratios: scripts/bench-ratios.py; results: docs/benchmarks.md.
+// Then the coordinator's half of a pushed-down top-k (a merge of sorted answers) and of
+// fetch-all (a selection over every row), what sg::cost's top-k profiles price.
+// Ratios: scripts/bench-ratios.py; results: docs/benchmarks.md, docs/cost.md.
 #include <sg/query/local.hpp>
 #include <sg/query/predicate.hpp>
 #include <sg/query/query.hpp>
@@ -22,6 +24,7 @@
 #include <cstdint>
 #include <queue>
 #include <random>
+#include <ranges>
 #include <vector>
 
 #include "benchmark_main.hpp"
@@ -166,6 +169,51 @@ void BM_hash_set_in_scan(benchmark::State& state) {
 BENCHMARK(BM_sg_in_scan) SG_IN_ARGS;
 BENCHMARK(BM_binary_search_in_scan) SG_IN_ARGS;
 BENCHMARK(BM_hash_set_in_scan) SG_IN_ARGS;
+
+// The coordinator's half of the two top-k plans, which sg::cost prices (sg/cost/plans.hpp):
+// merging `shards` answers of `rows` rows, each already sorted by its shard (pushdown), and
+// selecting from the same rows unsorted (fetch-all), ORDER BY cents DESC, id LIMIT 50,000.
+// Time per row: the merge's slope per doubling of the shards is what one match of its loser
+// tree costs; the selection's time over 1.5 log2(rows) is what one of its comparisons does.
+std::vector<std::vector<fact>> answers(std::size_t shards, std::size_t rows_each, bool sorted) {
+  auto q = sg::query(sg::order_by(sg::desc(&fact::cents), sg::asc(&fact::id)), sg::limit(50000));
+  std::vector<std::vector<fact>> out(shards);
+  for (std::size_t i = 0; i < shards; ++i) {
+    const auto from = rows().begin() + static_cast<std::ptrdiff_t>(i * rows_each);
+    out[i].assign(from, from + static_cast<std::ptrdiff_t>(rows_each));
+    if (sorted) out[i] = sg::local::run(q, out[i]);
+  }
+  return out;
+}
+
+void BM_sg_pushdown_merge(benchmark::State& state) {
+  const auto shards = static_cast<std::size_t>(state.range(0)), each = static_cast<std::size_t>(state.range(1));
+  auto q = sg::query(sg::order_by(sg::desc(&fact::cents), sg::asc(&fact::id)), sg::limit(50000));
+  const auto in = answers(shards, each, true);
+  for (auto _ : state) {
+    auto acc = q.accumulator<std::vector<fact>>();
+    for (std::size_t i = 0; i < shards; ++i) acc.add(i, std::vector<fact>(in[i]));
+    auto out = std::move(acc).finish();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * shards * each));
+}
+
+void BM_sg_fetch_all_select(benchmark::State& state) {
+  const auto shards = static_cast<std::size_t>(state.range(0)), each = static_cast<std::size_t>(state.range(1));
+  auto q = sg::query(sg::order_by(sg::desc(&fact::cents), sg::asc(&fact::id)), sg::limit(50000));
+  const auto in = answers(shards, each, false);
+  for (auto _ : state) {
+    auto out = sg::local::evaluate(q, in | std::views::join);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * shards * each));
+}
+
+#define SG_COORDINATOR_ARGS \
+  ->ArgsProduct({{1, 2, 4, 8, 16}, {1000, 5000}})->ArgNames({"shards", "rows"})->Unit(benchmark::kMicrosecond)
+BENCHMARK(BM_sg_pushdown_merge) SG_COORDINATOR_ARGS;
+BENCHMARK(BM_sg_fetch_all_select) SG_COORDINATOR_ARGS;
 
 }  // namespace
 

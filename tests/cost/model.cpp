@@ -215,6 +215,11 @@ TEST_CASE("plans: top-k pushdown beats fetching every row unless k covers them",
     CHECK(prof.comparisons <= prof.cpu_rows);
     CHECK(prof.hash_probes == 0);
   }
+  // The coordinator checks every answer's order (a comparison a row) and plays log2(4) = 2
+  // matches of its loser tree, 3 comparisons each, for each of the 10 rows it takes, not
+  // for the 40 it was sent.
+  const double shards_select = 4 * sg::cost::detail::first_rows_work(5000, 10);
+  CHECK(sg::cost::top_k_pushdown<row>(q).profile(stats).comparisons == Approx(shards_select + 40 + 3 * 10 * 2));
 }
 
 // A row that counts its copies: what sg::local::run's ORDER BY ... LIMIT really copies.

@@ -315,8 +315,13 @@ struct top_k_plan {
     }
     p.bytes_sent = sent_bytes;
     if (pushdown) {
-      // Each answer checked for order, then merged.
-      const double merge = sent * (1 + std::log2(std::max(2.0, static_cast<double>(std::ranges::distance(shards)))));
+      // Each answer checked for order (a comparison a row), then merged by a loser tree
+      // until offset + n rows are out: log2(shards) matches a row, each priced as 3
+      // comparisons. Measured (benchmarks/query.cpp, rows of two sort keys), a selection
+      // spends about 2.5 ns a comparison as this file counts them, and a match at most twice
+      // that at 2-4 shards, 2.5-3 times at 8-16: each match waits for the one below it.
+      const double levels = std::log2(std::max(2.0, static_cast<double>(std::ranges::distance(shards))));
+      const double merge = sent + 3 * std::min(sent, keep) * levels;
       p.cpu_rows += merge;
       p.comparisons += merge;
     } else {
