@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -257,6 +258,47 @@ TEST_CASE("plans: the top-k estimate copies and compares what sg::local::run doe
   CHECK(sg::cost::detail::first_rows_work(1e6, 10) < 1.01e6);
   CHECK(sg::cost::detail::first_rows_copied(1e6, 0) == 0);
   CHECK(sg::cost::detail::first_rows_work(1e6, 0) == 0);
+}
+
+TEST_CASE("plans: a skewed key's frequent groups stay in the cache, and their rows hit it", "[cost][plans]") {
+  SG_SEEDED_RNG(rng);
+  const int n = 200000, domain = 100000;
+  std::vector<row> uniform, skewed;
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int i = 0; i < n; ++i) {
+    const double u = unit(rng);
+    uniform.push_back({static_cast<int>(u * domain), 0, 1});
+    skewed.push_back({static_cast<int>(u * u * u * domain), 0, 1});  // most rows on the low keys
+  }
+  const auto su = sg::cost::collect(uniform, &row::key), ss = sg::cost::collect(skewed, &row::key);
+  auto const& cu = *su.find(&row::key);
+  auto const& cs = *ss.find(&row::key);
+  // The true share of the skewed rows whose key is among the `cached` most frequent.
+  std::vector<int> freq(domain);
+  for (auto const& r : skewed) ++freq[static_cast<std::size_t>(r.key)];
+  std::ranges::sort(freq, std::greater<>{});
+  for (double cached : {300.0, 3000.0, 30000.0}) {
+    const double truth =
+        static_cast<double>(std::accumulate(freq.begin(), freq.begin() + static_cast<std::ptrdiff_t>(cached), 0)) / n;
+    const double hot = sg::cost::detail::histogram_hot_share(cs, cached);
+    INFO(cached << " values cached: " << hot << " estimated, " << truth << " true");
+    CHECK(hot == Approx(truth).margin(0.06));
+    CHECK(sg::cost::detail::histogram_hot_share(cu, cached) == Approx(cached / cu.distinct).margin(0.05));
+  }
+  // So a table of the skewed key's groups misses less often, and without a histogram (a
+  // column the user described by its distinct count alone) every group is as likely.
+  auto q = sg::query(sg::group_by(&row::key), sg::aggregate(sg::agg::count()));
+  const double missed_uniform = sg::cost::detail::group_misses(q, su, n, cu.distinct, 64);
+  const double missed_skewed = sg::cost::detail::group_misses(q, ss, n, cs.distinct, 64);
+  CHECK(missed_uniform == Approx(n * (1 - sg::cost::cache_bytes / (cu.distinct * 64))).epsilon(0.02));
+  CHECK(missed_skewed < 0.7 * missed_uniform);
+  sg::cost::column_stats bare;
+  bare.rows = n;
+  bare.distinct = cs.distinct;
+  const auto described = sg::cost::table(n, 16, sg::cost::column(&row::key, bare));
+  CHECK(sg::cost::detail::group_misses(q, described, n, cs.distinct, 64) ==
+        Approx(n * (1 - sg::cost::cache_bytes / (cs.distinct * 64))));
+  CHECK(sg::cost::detail::group_misses(q, ss, n, 100, 64) == 0);  // a table that fits the cache
 }
 
 TEST_CASE("plans: a scan probes a long list of integers as a hash set and searches any other", "[cost][plans]") {

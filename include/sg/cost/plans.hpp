@@ -153,6 +153,46 @@ double groups(Q const& q, Table const& t, double rows) {
   return std::min(g, rows);
 }
 
+// The share of a numeric column's rows whose value is among its `cached` most frequent
+// values, from its histogram: each bucket holds the same share of the rows, over distinct
+// values taken to spread evenly across [min, max], so a bucket over a narrow range holds
+// few values, each often; the narrowest buckets are taken first. 0 without a histogram.
+inline double histogram_hot_share(column_stats const& c, double cached) {
+  const auto b = c.hist.bounds();
+  if (c.hist.buckets() < 2 || c.distinct < 1 || cached <= 0) return 0;
+  const double span = b.back() - b.front();
+  if (!(span > 0)) return 0;
+  std::vector<double> values(c.hist.buckets());
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = std::max(1.0, c.distinct * (b[i + 1] - b[i]) / span);
+  std::ranges::sort(values);
+  const double share = 1.0 / static_cast<double>(values.size());
+  double hot = 0, left = cached;
+  for (double v : values) {
+    if (left <= 0) break;
+    hot += share * std::min(1.0, left / v);
+    left -= v;
+  }
+  return std::min(1.0, hot);
+}
+
+// How many of `probes` probes of a table of `groups` groups, `group_bytes` each, miss the
+// cache: those of groups beyond the `cache / group_bytes` that fit it. With uniform keys
+// that is 1 - cache / size of them; a single numeric key whose histogram shows hot values
+// keeps those in the cache, and their rows hit it (benchmarks/cost.cpp's skewed keys).
+template <class Q, class Table>
+double group_misses(Q const& q, Table const& t, double probes, double groups, double group_bytes) {
+  const double table_bytes = groups * group_bytes;
+  if (table_bytes <= cache_bytes || probes <= 0) return 0;
+  double hit = cache_bytes / table_bytes;
+  if constexpr (has_clause<decltype(q.group_by_part)>) {
+    if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(q.group_by_part.keys)>> == 1) {
+      if (column_stats const* c = t.find(std::get<0>(q.group_by_part.keys)))
+        hit = std::max(hit, histogram_hot_share(*c, cache_bytes / group_bytes));
+    }
+  }
+  return probes * (1 - std::min(1.0, hit));
+}
+
 // Bytes of a group key's heap data (strings), from the key columns' widths.
 template <class Q, class Table>
 double key_heap_bytes(Q const& q, Table const& t) {
@@ -204,7 +244,7 @@ struct aggregation_plan {
       p.rows_read += t.rows;
       filtered += rows;
       shard_groups += groups;
-      shard_misses += detail::misses(rows, groups * entry_bytes);
+      shard_misses += detail::group_misses(query, t, rows, groups, entry_bytes);
       shipped_rows_bytes += rows * t.row_bytes;
     }
     const auto global = merge_all(shards);
@@ -233,7 +273,7 @@ struct aggregation_plan {
       case aggregation_strategy::one_phase:
         p.cpu_rows = 2 * filtered + g;  // copied into the answer; hashed by the coordinator
         p.hash_probes = filtered + g;
-        p.cache_misses = detail::misses(filtered, table_bytes);
+        p.cache_misses = detail::group_misses(query, global, filtered, g, entry_bytes + 2 * heap);
         p.bytes_sent = shipped_rows_bytes;
         p.coordinator_bytes = table_bytes;
         break;
