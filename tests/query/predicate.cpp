@@ -212,3 +212,25 @@ TEST_CASE("predicate: a long IN list of integers is a hash set, with the answers
   CHECK(pd(item{3, {}, ""}));
   CHECK_FALSE(pd(item{4, {}, ""}));
 }
+
+TEST_CASE("predicate: a character column compares as characters, in short and long lists", "[query][predicate]") {
+  struct letter {
+    char c;
+  };
+  const std::string vowel_set = "aeiou";
+  std::vector<char> vowels(vowel_set.begin(), vowel_set.end()), consonants;
+  for (char x = 'a'; x <= 'z'; ++x)
+    if (vowel_set.find(x) == std::string::npos) consonants.push_back(x);
+  REQUIRE(consonants.size() > 16);  // searched, not scanned
+  const auto is_vowel = sg::in(&letter::c, vowels);
+  const auto is_consonant = sg::in(&letter::c, consonants);
+  for (char x = 'a'; x <= 'z'; ++x) {
+    const bool vowel = vowel_set.find(x) != std::string::npos;
+    CHECK(is_vowel(letter{x}) == vowel);
+    CHECK(is_consonant(letter{x}) == !vowel);
+  }
+  CHECK_FALSE(is_consonant(letter{'A'}));
+  CHECK(sg::eq(&letter::c, 'q')(letter{'q'}));
+  CHECK(sg::lt(&letter::c, 'b')(letter{'a'}));
+  CHECK_FALSE(sg::lt(&letter::c, 'b')(letter{'b'}));
+}
