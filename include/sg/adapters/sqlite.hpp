@@ -64,6 +64,14 @@ namespace sg::sqlite {
 
 namespace detail {
 
+// A character type is neither an INTEGER nor TEXT for certain, so sg does not guess.
+template <class T>
+constexpr void reject_character() {
+  static_assert(!sg::detail::is_character<T>,
+                "sg::sqlite: a char (or wchar_t, char8_t, char16_t, char32_t) column or value could be an INTEGER "
+                "or TEXT: use std::int8_t or std::uint8_t for a number, std::string for text");
+}
+
 class category_impl final : public std::error_category {
  public:
   char const* name() const noexcept override { return "sqlite"; }
@@ -193,6 +201,7 @@ void read(Source const& src, int i, T& out) {
       if (v != 0 && v != 1) bad_input(src.label(i) + " holds " + std::to_string(v) + ", not a bool (0 or 1)");
       out = v == 1;
     } else if constexpr (std::is_integral_v<T>) {
+      reject_character<T>();
       if (type != SQLITE_INTEGER) wrong("an integer");
       const std::int64_t v = src.integer(i);
       if (!std::in_range<T>(v))
@@ -272,6 +281,7 @@ void bind_one(::sqlite3* db, ::sqlite3_stmt* stmt, int i, T const& v) {
   } else if constexpr (std::is_same_v<T, bool>) {
     rc = ::sqlite3_bind_int64(stmt, i, v ? 1 : 0);
   } else if constexpr (std::is_integral_v<T>) {
+    reject_character<T>();
     if (!std::in_range<std::int64_t>(v))
       bad_input(numbered("parameter ", i) + " (" + std::to_string(v) +
                 ") does not fit SQLite's 64-bit signed integer");

@@ -256,6 +256,7 @@ void set_result(::sqlite3_context* ctx, T const& v) {
   } else if constexpr (std::is_same_v<T, bool>) {
     ::sqlite3_result_int64(ctx, v ? 1 : 0);
   } else if constexpr (std::is_integral_v<T>) {
+    reject_character<T>();
     if (!std::in_range<std::int64_t>(v))
       bad_input("a projection gave " + std::to_string(v) + ", which does not fit SQLite's 64-bit signed integer");
     ::sqlite3_result_int64(ctx, static_cast<std::int64_t>(v));
@@ -403,6 +404,7 @@ param to_param(V const& v) {
   if constexpr (std::is_same_v<V, bool>)
     return std::int64_t{v ? 1 : 0};
   else if constexpr (std::is_integral_v<V>) {
+    reject_character<V>();
     // An unsigned value above INT64_MAX compares as the double it rounds to, which is
     // above every integer SQLite stores, as the value itself is.
     if (std::in_range<std::int64_t>(v)) return static_cast<std::int64_t>(v);

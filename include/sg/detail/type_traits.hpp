@@ -19,6 +19,18 @@ inline constexpr bool is_optional = false;
 template <class T>
 inline constexpr bool is_optional<std::optional<T>> = true;
 
+// A character type: char, wchar_t, char8_t, char16_t, char32_t (not signed / unsigned char,
+// which are integers).
+template <class T>
+inline constexpr bool is_character =
+    std::is_same_v<T, char> || std::is_same_v<T, wchar_t> || std::is_same_v<T, char8_t> ||
+    std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t>;
+
+// A signed or unsigned integer type: what std::cmp_equal and std::in_range accept (not
+// bool, not a character type).
+template <class T>
+inline constexpr bool is_integer = std::is_integral_v<T> && !std::is_same_v<T, bool> && !is_character<T>;
+
 // std::forward_like (C++23) for the one case sg needs: an element of a range taken as an
 // rvalue when the range itself was an rvalue.
 template <class Range, class T>

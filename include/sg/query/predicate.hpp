@@ -88,13 +88,6 @@ template <class V>
 using stored_constant_t =
     std::conditional_t<std::is_convertible_v<V, std::string_view>, std::string, std::remove_cvref_t<V>>;
 
-// A signed or unsigned integer type: what std::cmp_equal and std::in_range accept (not
-// bool, not a character type; those compare with == and <).
-template <class T>
-inline constexpr bool is_integer =
-    std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> &&
-    !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> && !std::is_same_v<T, char32_t>;
-
 // a == b and a < b, exact across signedness for two integers (std::cmp_equal, cmp_less:
 // a count compared with -1 is greater, not equal to a huge unsigned value).
 template <class A, class B>
