@@ -175,8 +175,12 @@ BENCHMARK(BM_hash_set_in_scan) SG_IN_ARGS;
 // selecting from the same rows unsorted (fetch-all), ORDER BY cents DESC, id LIMIT 50,000.
 // Time per row: the merge's slope per doubling of the shards is what one match of its loser
 // tree costs; the selection's time over 1.5 log2(rows) is what one of its comparisons does.
+auto coordinator_query() {
+  return sg::query(sg::order_by(sg::desc(&fact::cents), sg::asc(&fact::id)), sg::limit(50000));
+}
+
 std::vector<std::vector<fact>> answers(std::size_t shards, std::size_t rows_each, bool sorted) {
-  auto q = sg::query(sg::order_by(sg::desc(&fact::cents), sg::asc(&fact::id)), sg::limit(50000));
+  const auto q = coordinator_query();
   std::vector<std::vector<fact>> out(shards);
   for (std::size_t i = 0; i < shards; ++i) {
     const auto from = rows().begin() + static_cast<std::ptrdiff_t>(i * rows_each);
@@ -188,7 +192,7 @@ std::vector<std::vector<fact>> answers(std::size_t shards, std::size_t rows_each
 
 void BM_sg_pushdown_merge(benchmark::State& state) {
   const auto shards = static_cast<std::size_t>(state.range(0)), each = static_cast<std::size_t>(state.range(1));
-  auto q = sg::query(sg::order_by(sg::desc(&fact::cents), sg::asc(&fact::id)), sg::limit(50000));
+  const auto q = coordinator_query();
   const auto in = answers(shards, each, true);
   for (auto _ : state) {
     auto acc = q.accumulator<std::vector<fact>>();
@@ -201,7 +205,7 @@ void BM_sg_pushdown_merge(benchmark::State& state) {
 
 void BM_sg_fetch_all_select(benchmark::State& state) {
   const auto shards = static_cast<std::size_t>(state.range(0)), each = static_cast<std::size_t>(state.range(1));
-  auto q = sg::query(sg::order_by(sg::desc(&fact::cents), sg::asc(&fact::id)), sg::limit(50000));
+  const auto q = coordinator_query();
   const auto in = answers(shards, each, false);
   for (auto _ : state) {
     auto out = sg::local::evaluate(q, in | std::views::join);

@@ -124,7 +124,7 @@ template <class P>
 inline constexpr double in_set_value_bytes_v = 0;
 template <class Proj, class V>
 inline constexpr double in_set_value_bytes_v<in_predicate<Proj, V>> =
-    sg::detail::is_integer<V> ? static_cast<double>(sizeof(V)) : 0;
+    std::is_same_v<sg::detail::in_index_t<V>, sg::detail::no_index> ? 0 : static_cast<double>(sizeof(V));
 
 // The same for the query's WHERE.
 template <class Q>
@@ -181,16 +181,14 @@ inline double histogram_hot_share(column_stats const& c, double cached) {
 // keeps those in the cache, and their rows hit it (benchmarks/cost.cpp's skewed keys).
 template <class Q, class Table>
 double group_misses(Q const& q, Table const& t, double probes, double groups, double group_bytes) {
-  const double table_bytes = groups * group_bytes;
-  if (table_bytes <= cache_bytes || probes <= 0) return 0;
-  double hit = cache_bytes / table_bytes;
+  const double uniform = misses(probes, groups * group_bytes);
   if constexpr (has_clause<decltype(q.group_by_part)>) {
     if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(q.group_by_part.keys)>> == 1) {
-      if (column_stats const* c = t.find(std::get<0>(q.group_by_part.keys)))
-        hit = std::max(hit, histogram_hot_share(*c, cache_bytes / group_bytes));
+      if (column_stats const* c = t.find(std::get<0>(q.group_by_part.keys)); c != nullptr && uniform > 0)
+        return std::min(uniform, probes * (1 - histogram_hot_share(*c, cache_bytes / group_bytes)));
     }
   }
-  return probes * (1 - std::min(1.0, hit));
+  return uniform;
 }
 
 // Bytes of a group key's heap data (strings), from the key columns' widths.
@@ -427,7 +425,7 @@ struct lookup_plan {
       p.requests = s;
       p.rows_read = rows;
       constexpr double set_value_bytes = detail::in_set_value_bytes<Q>();
-      if (set_value_bytes > 0 && keys > 16) {
+      if (set_value_bytes > 0 && keys > sg::detail::in_scan_limit) {
         // Each row: one probe of the hash set sg::in keeps of a list of integers (about 1.5
         // times the values' bytes: slots at its usual load, and a byte of metadata a slot).
         // Measured (benchmarks/query.cpp), a probe of a set in cache costs about 4 copied
@@ -435,7 +433,7 @@ struct lookup_plan {
         // do not depend on each other, so the processor overlaps their misses.
         p.cpu_rows = 4 * rows + matched;
         p.cache_misses = 0.5 * detail::misses(rows, keys * 1.5 * set_value_bytes);
-      } else if (keys <= 16) {
+      } else if (keys <= sg::detail::in_scan_limit) {
         // Each row: a scan of a short list, one comparison of two values a value.
         p.cpu_rows = rows * keys + matched;
       } else {

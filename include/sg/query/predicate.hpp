@@ -200,6 +200,8 @@ struct between_predicate {
 };
 
 namespace detail {
+// The longest IN list a row scans; a longer one is probed as a set or binary-searched.
+inline constexpr std::size_t in_scan_limit = 16;
 // What sg::in adds to a list of integers: a hash set of its values (see in_predicate).
 struct no_index {};
 template <class V>
@@ -228,7 +230,7 @@ struct in_predicate {
       if constexpr (detail::is_integer<V> && detail::is_integer<X>) {
         if (!index.empty()) return std::in_range<V>(x) && index.contains(static_cast<V>(x));
       }
-      if (sorted && values.size() > 16)
+      if (sorted && values.size() > detail::in_scan_limit)
         return std::ranges::binary_search(values, x, [](auto const& a, auto const& b) { return detail::value_less(a, b); });
       for (auto const& v : values)
         if (detail::value_equal(x, v)) return true;
@@ -424,7 +426,7 @@ in_predicate<Proj, V> in_list(Proj column, std::vector<V> values) {
   }
   in_index_t<V> index{};
   if constexpr (is_integer<V>) {
-    if (values.size() > 16) index.insert(values.begin(), values.end());
+    if (values.size() > in_scan_limit) index.insert(values.begin(), values.end());
   }
   return {std::move(column), std::move(values), sorted, std::move(index)};
 }
