@@ -71,10 +71,15 @@ enum class aggregation_strategy { one_phase, two_phase, three_phase };
 
 // The cache a plan's hash tables compete for (bytes): a core's share of L2.
 inline constexpr double cache_bytes = 1 << 20;
-// The cache beyond which even a stream of inserts misses (bytes): a last level's share.
-// Measured (benchmarks/join.cpp), an insert into a table sized in advance costs 4-6 ns up
-// to a few MiB, where lookups already miss, and about 4 times as much at 50 MiB.
-inline constexpr double last_level_cache_bytes = 16 << 20;
+// The cache beyond which a probe goes to memory, and even a stream of inserts misses
+// (bytes): the share of the last level a core gets on a shared host. Measured on the
+// 2-core VM these figures come from (docs/cost.md), a probe of a join's build table takes
+// 5-9 ns up to 5 MiB and 25-30 ns at 10 MiB, 40-60 ns beyond; an insert 5-7 ns up to
+// 5 MiB, 8 ns at 10 MiB, 15 ns at 20 MiB, 26 ns at 50 MiB.
+inline constexpr double last_level_cache_bytes = 8 << 20;
+// A probe that misses the last level too costs this many misses of cache_bytes (a
+// memory access against a last-level hit), an insert half as many: its stores overlap.
+inline constexpr double memory_miss_cost = 6;
 
 namespace detail {
 
@@ -84,6 +89,18 @@ inline constexpr double unknown_distinct = 200;
 // of `cache` bytes.
 inline double misses(double probes, double table_bytes, double cache = cache_bytes) {
   return table_bytes <= cache ? 0.0 : probes * (1 - cache / table_bytes);
+}
+
+// What `probes` random probes of a table of `table_bytes` cost in misses of cache_bytes:
+// one for each that misses it, memory_miss_cost for each that misses the last level too.
+inline double probe_misses(double probes, double table_bytes) {
+  return misses(probes, table_bytes) + (memory_miss_cost - 1) * misses(probes, table_bytes, last_level_cache_bytes);
+}
+
+// The same for `inserts` inserts into a table sized in advance: only those beyond the last
+// level miss, at half a probe's price.
+inline double insert_misses(double inserts, double table_bytes) {
+  return memory_miss_cost / 2 * misses(inserts, table_bytes, last_level_cache_bytes);
 }
 
 template <class Q, class Table>
@@ -175,20 +192,24 @@ inline double histogram_hot_share(column_stats const& c, double cached) {
   return std::min(1.0, hot);
 }
 
-// How many of `probes` probes of a table of `groups` groups, `group_bytes` each, miss the
-// cache: those of groups beyond the `cache / group_bytes` that fit it. With uniform keys
-// that is 1 - cache / size of them; a single numeric key whose histogram shows hot values
-// keeps those in the cache, and their rows hit it (benchmarks/cost.cpp's skewed keys).
+// What `probes` probes of a table of `groups` groups, `group_bytes` each, cost in misses
+// (as probe_misses): at each level, the probes of groups beyond the `level / group_bytes`
+// that fit it miss it. With uniform keys that is 1 - level / size of them; a single
+// numeric key whose histogram shows hot values keeps those in the caches, and their rows
+// hit them (benchmarks/cost.cpp's skewed keys).
 template <class Q, class Table>
 double group_misses(Q const& q, Table const& t, double probes, double groups, double group_bytes) {
-  const double uniform = misses(probes, groups * group_bytes);
-  if constexpr (has_clause<decltype(q.group_by_part)>) {
-    if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(q.group_by_part.keys)>> == 1) {
-      if (column_stats const* c = t.find(std::get<0>(q.group_by_part.keys)); c != nullptr && uniform > 0)
-        return std::min(uniform, probes * (1 - histogram_hot_share(*c, cache_bytes / group_bytes)));
+  auto at = [&](double level) {
+    const double uniform = misses(probes, groups * group_bytes, level);
+    if constexpr (has_clause<decltype(q.group_by_part)>) {
+      if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(q.group_by_part.keys)>> == 1) {
+        if (column_stats const* c = t.find(std::get<0>(q.group_by_part.keys)); c != nullptr && uniform > 0)
+          return std::min(uniform, probes * (1 - histogram_hot_share(*c, level / group_bytes)));
+      }
     }
-  }
-  return uniform;
+    return uniform;
+  };
+  return at(cache_bytes) + (memory_miss_cost - 1) * at(last_level_cache_bytes);
 }
 
 // Bytes of a group key's heap data (strings), from the key columns' widths.
@@ -258,26 +279,28 @@ struct aggregation_plan {
     const double single_table_groups =
         std::max(4096.0, cache_bytes / static_cast<double>(sizeof(std::pair<key, states>)));
     auto merge_misses = [&](double partials, double groups) {
-      return groups > single_table_groups ? 2 * partials : detail::misses(partials, groups * entry_bytes);
+      return groups > single_table_groups ? 2 * partials : detail::probe_misses(partials, groups * entry_bytes);
     };
     p.requests = s;
     p.result_rows = g;
-    // A table that starts empty and doubles as groups arrive has rehashed about as many
-    // groups as it ends with: each group it creates costs one hash more. Shards' partial
-    // tables and one-phase's table start empty; the two-phase coordinator reserves room
-    // for the first answer's groups; three-phase's slices start empty.
+    // A group costs two hashes more than a row of a group that exists: the lookup that
+    // misses is followed by the insert's own probe (sg/merge/hash_aggregate.hpp), and a
+    // table that starts empty and doubles as groups arrive has rehashed about as many
+    // groups as it ends with. Shards' partial tables and one-phase's table start empty;
+    // the two-phase coordinator reserves room for the first answer's groups; three-phase's
+    // slices start empty.
     const double two_phase_grown = shard_groups + std::max(0.0, g - shard_groups / s);
     switch (strategy) {
       case aggregation_strategy::one_phase:
         p.cpu_rows = 2 * filtered + g;  // copied into the answer; hashed by the coordinator
-        p.hash_probes = filtered + g;
+        p.hash_probes = filtered + 2 * g;
         p.cache_misses = detail::group_misses(query, global, filtered, g, entry_bytes + 2 * heap);
         p.bytes_sent = shipped_rows_bytes;
         p.coordinator_bytes = table_bytes;
         break;
       case aggregation_strategy::two_phase:
         p.cpu_rows = filtered + 2 * shard_groups + two_phase_grown;  // shards hash rows; states copied, merged
-        p.hash_probes = filtered + shard_groups + two_phase_grown;
+        p.hash_probes = filtered + shard_groups + two_phase_grown + shard_groups + g;
         p.cache_misses = shard_misses + merge_misses(shard_groups, g);
         p.bytes_sent = shard_groups * partial_bytes;
         p.coordinator_bytes = table_bytes + (table_bytes > (1 << 20) ? shard_groups * partial_bytes : 0.0);
@@ -288,13 +311,13 @@ struct aggregation_plan {
         // slice; then finished, sorted into the answer and checked for colocation. Counted
         // as 4 rows' work each (a state is several words; the check is another hash probe).
         p.cpu_rows = filtered + 2 * shard_groups + 4 * (shard_groups + g) + shard_groups + g;
-        // rows; states routed, merged into slices; the check; the shards' and slices' tables grown
-        p.hash_probes = filtered + 2 * shard_groups + g + shard_groups + g;
+        // rows; states routed, merged into slices; the check; the shards' and slices' groups created
+        p.hash_probes = filtered + 2 * shard_groups + g + 2 * (shard_groups + g);
         // The split scatters each state to its destination's bucket, and the copy on the
         // way in lands cold: two misses a state. The coordinator's colocation check hashes
         // every group's key once.
         p.cache_misses = shard_misses + 2 * shard_groups + merge_misses(shard_groups, g / s) +
-                         detail::misses(g, g * 2 * static_cast<double>(sizeof(key) + sizeof(std::size_t)));
+                         detail::probe_misses(g, g * 2 * static_cast<double>(sizeof(key) + sizeof(std::size_t)));
         p.bytes_sent = shard_groups * partial_bytes * (s - 1) / s + g * result_bytes;
         p.coordinator_bytes = g * result_bytes;
         break;
@@ -554,8 +577,7 @@ struct join_plan {
     // costs 4-6 ns up to 100,000 rows, where a probe already doubles (6 -> 10 ns); at
     // 1,000,000 rows an insert costs about 4 times as much, a probe about 10 times.
     const double table_bytes = build_rows * entry_bytes;
-    p.cache_misses = s * (detail::misses(l.rows / s, table_bytes) +
-                          detail::misses(build_rows, table_bytes, last_level_cache_bytes));
+    p.cache_misses = s * (detail::probe_misses(l.rows / s, table_bytes) + detail::insert_misses(build_rows, table_bytes));
     return p;
   }
 };
