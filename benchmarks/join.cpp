@@ -1,6 +1,7 @@
 // sg::local::hash_join: build-only and build + probe of 200,000 left rows, at build tables
-// that fit the L2 cache (10,000 rows), outgrow it (100,000) and outgrow the last-level
-// cache (1,000,000), beside the strongest baseline for unique keys: a hand-written
+// that fit the L2 cache (10,000 rows), outgrow it (100,000: about 5 MiB), outgrow a
+// core's share of the last-level cache (200,000 and 400,000) and the whole of it
+// (1,000,000), beside the strongest baseline for unique keys: a hand-written
 // boost::unordered_flat_map<key, position> build and probe loop into a reserved vector.
 // sg chains duplicate keys and skips NULL keys; the baseline does neither. The build-only
 // and probe costs by table size are what the join plans of sg/cost/plans.hpp count as
@@ -89,7 +90,7 @@ void BM_baseline_join(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * left.size()));
 }
 
-#define SG_JOIN_SIZES ->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMicrosecond)
+#define SG_JOIN_SIZES ->Arg(10000)->Arg(100000)->Arg(200000)->Arg(400000)->Arg(1000000)->Unit(benchmark::kMicrosecond)
 BENCHMARK(BM_sg_build) SG_JOIN_SIZES;
 BENCHMARK(BM_baseline_build) SG_JOIN_SIZES;
 BENCHMARK(BM_sg_join) SG_JOIN_SIZES;

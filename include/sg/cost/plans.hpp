@@ -41,9 +41,12 @@
 // (sorted, selected, merged: the sorting term), which cost more than a copy. A key's
 // search of a sorted list (an IN list, an index) is plain cpu work: its steps compare
 // keys, not rows. A probe of a hash table larger than sg::cost::cache_bytes misses the
-// cache with probability 1 − cache / size (cache_misses, the cache term), an insert only
-// beyond sg::cost::last_level_cache_bytes; a merge into more groups than hash_aggregate
-// keeps in one table radix-partitions first, and costs two misses a state instead. The
+// cache with probability 1 − cache / size (cache_misses, the cache term), and one beyond
+// sg::cost::last_level_cache_bytes goes to memory with probability 1 − last level / size,
+// priced as memory_miss_cost misses; an insert misses only there, at half that price. A
+// new group is hashed twice more than a row of an existing one (its insert, its rehash as
+// the table grows). A merge into more groups than hash_aggregate keeps in one table
+// radix-partitions first, and costs two misses a state instead. The
 // model is deliberately simple and documented (docs/cost.md); benchmarks/cost.cpp measures
 // how well it ranks real plans.
 #pragma once
@@ -73,9 +76,9 @@ enum class aggregation_strategy { one_phase, two_phase, three_phase };
 inline constexpr double cache_bytes = 1 << 20;
 // The cache beyond which a probe goes to memory, and even a stream of inserts misses
 // (bytes): the share of the last level a core gets on a shared host. Measured on the
-// 2-core VM these figures come from (docs/cost.md), a probe of a join's build table takes
-// 5-9 ns up to 5 MiB and 25-30 ns at 10 MiB, 40-60 ns beyond; an insert 5-7 ns up to
-// 5 MiB, 8 ns at 10 MiB, 15 ns at 20 MiB, 26 ns at 50 MiB.
+// 2-core VM these figures come from (benchmarks/join.cpp), a join's probe and its output
+// row take 9 ns with the build table in L2, 17-24 ns at 5 MiB, 43-59 ns at 10 MiB, 66 ns
+// at 20 MiB, 74-116 ns at 50 MiB; an insert 5-6 ns up to 5 MiB, then 7-12, 17, 27-29 ns.
 inline constexpr double last_level_cache_bytes = 8 << 20;
 // A probe that misses the last level too costs this many misses of cache_bytes (a
 // memory access against a last-level hit), an insert half as many: its stores overlap.
