@@ -348,6 +348,23 @@ TEST_CASE("plans: a scan probes a long list of integers as a hash set and search
   CHECK(hashed.cpu_rows == Approx(4 * rows + matched));
   CHECK(searched.cpu_rows == Approx(6 * rows * std::log2(101.0) + matched));
   CHECK(short_list.cpu_rows == Approx(10 * rows + short_list.bytes_sent / stats[0].row_bytes));
+  // The work is read from the list sg::in keeps, not from the count the caller gives: a
+  // list with every value twice is the same list, and a list built by hand without the
+  // set is searched (sorted) or scanned (in no order), as its predicate does.
+  std::vector<int> twice(ints);
+  twice.insert(twice.end(), ints.begin(), ints.end());
+  const auto doubled = scan(twice);
+  CHECK(doubled.cpu_rows == Approx(hashed.cpu_rows));
+  CHECK(doubled.cache_misses == Approx(hashed.cache_misses));
+  auto by_hand = sg::in(&row::key, ints);
+  by_hand.index.clear();
+  const auto no_set =
+      sg::cost::full_scatter<row>(sg::query(sg::where(by_hand)), ints.size()).profile(stats);
+  CHECK(no_set.cpu_rows == Approx(6 * rows * std::log2(101.0) + matched));
+  by_hand.sorted = false;
+  const auto unordered =
+      sg::cost::full_scatter<row>(sg::query(sg::where(by_hand)), ints.size()).profile(stats);
+  CHECK(unordered.cpu_rows == Approx(100 * rows + matched));
   // A key's descent is plain work, not the order's comparisons (which the sorting term
   // prices); nor is a row's search.
   const sg::partition::jump<> p(4);

@@ -138,21 +138,39 @@ inline double first_rows_work(double rows, double keep) {
          1.5 * keep * std::log2(std::max(2.0, keep));
 }
 
-// sizeof an IN list's values when sg::in keeps them as a hash set (integers;
-// sg/query/predicate.hpp), else 0.
-template <class P>
-inline constexpr double in_set_value_bytes_v = 0;
-template <class Proj, class V>
-inline constexpr double in_set_value_bytes_v<in_predicate<Proj, V>> =
-    std::is_same_v<sg::detail::in_index_t<V>, sg::detail::no_index> ? 0 : static_cast<double>(sizeof(V));
+// How a row's scan tests an IN list (sg/query/predicate.hpp): against `values` values,
+// probing the hash set sg::in built of a list of integers (`set_value_bytes`: sizeof a
+// value; 0 without a set), binary-searching a longer sorted list, or comparing a row's
+// value with each.
+struct in_list_shape {
+  double values = 0;
+  double set_value_bytes = 0;
+  bool searched = false;
+};
 
-// The same for the query's WHERE.
+// The shape of the query's WHERE when it is an sg::in predicate, read from the predicate
+// itself (its de-duplicated list, the set it holds or not); otherwise an IN list of `keys`
+// values as sg::in would keep it.
+template <class P>
+inline constexpr bool is_in_predicate = false;
+template <class Proj, class V>
+inline constexpr bool is_in_predicate<in_predicate<Proj, V>> = true;
+
 template <class Q>
-constexpr double in_set_value_bytes() {
-  if constexpr (has_clause<decltype(std::declval<Q const&>().where_part)>)
-    return in_set_value_bytes_v<std::remove_cvref_t<decltype(std::declval<Q const&>().where_part.predicate)>>;
-  else
-    return 0.0;
+in_list_shape in_shape(Q const& q, double keys) {
+  if constexpr (has_clause<decltype(q.where_part)>) {
+    if constexpr (is_in_predicate<std::remove_cvref_t<decltype(q.where_part.predicate)>>) {
+      auto const& in = q.where_part.predicate;
+      using value = typename std::remove_cvref_t<decltype(in.values)>::value_type;
+      in_list_shape shape;
+      shape.values = static_cast<double>(in.values.size());
+      if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(in.index)>, sg::detail::no_index>)
+        shape.set_value_bytes = in.index.empty() ? 0.0 : static_cast<double>(sizeof(value));
+      shape.searched = shape.set_value_bytes == 0 && in.sorted && in.values.size() > sg::detail::in_scan_limit;
+      return shape;
+    }
+  }
+  return {keys, 0.0, keys > static_cast<double>(sg::detail::in_scan_limit)};
 }
 
 // The number of groups among `rows` rows of table t: the product of the keys' distinct
@@ -450,23 +468,24 @@ struct lookup_plan {
     } else {
       p.requests = s;
       p.rows_read = rows;
-      constexpr double set_value_bytes = detail::in_set_value_bytes<Q>();
-      if (set_value_bytes > 0 && keys > sg::detail::in_scan_limit) {
+      const auto list = detail::in_shape(query, keys);
+      if (list.set_value_bytes > 0) {
         // Each row: one probe of the hash set sg::in keeps of a list of integers (about 1.5
         // times the values' bytes: slots at its usual load, and a byte of metadata a slot).
         // Measured (benchmarks/query.cpp), a probe of a set in cache costs about 4 copied
         // rows, and one beyond the cache half a table's miss: the probes of successive rows
         // do not depend on each other, so the processor overlaps their misses.
         p.cpu_rows = 4 * rows + matched;
-        p.cache_misses = 0.5 * detail::misses(rows, keys * 1.5 * set_value_bytes);
-      } else if (keys <= sg::detail::in_scan_limit) {
-        // Each row: a scan of a short list, one comparison of two values a value.
-        p.cpu_rows = rows * keys + matched;
-      } else {
+        p.cache_misses = 0.5 * detail::misses(rows, list.values * 1.5 * list.set_value_bytes);
+      } else if (list.searched) {
         // Each row: a binary search of the IN list. A row's value is in no order relative
         // to the list's, so half its steps' branches are mispredicted: priced as 6 copied
         // rows a step (measured in benchmarks/query.cpp: about 3.6 ns a step).
-        p.cpu_rows = 6 * rows * std::log2(1 + keys) + matched;
+        p.cpu_rows = 6 * rows * std::log2(1 + list.values) + matched;
+      } else {
+        // Each row: a scan of the list (a short one, or one of values without <), one
+        // comparison of two values a value.
+        p.cpu_rows = rows * list.values + matched;
       }
     }
     p.bytes_sent = bytes;
@@ -495,7 +514,9 @@ lookup_plan<Row, Q> targeted(Q q, P const& p, Keys const& keys) {
   }
   return {std::move(q), static_cast<double>(n), static_cast<double>(shards), true};
 }
-// Ask every shard; each scans its rows against the query's WHERE (`keys`: the IN list's length).
+// Ask every shard; each scans its rows against the query's WHERE. When the WHERE is an
+// sg::in, the scan's work is read from the list it holds (de-duplicated, probed as a set
+// or searched, as sg::in built it); `keys` is the IN list's length for any other WHERE.
 template <class Row, class Q>
 lookup_plan<Row, Q> full_scatter(Q q, std::size_t keys) {
   return {std::move(q), static_cast<double>(keys), 0, false};
