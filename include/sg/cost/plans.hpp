@@ -149,8 +149,8 @@ struct in_list_shape {
 };
 
 // The shape of the query's WHERE when it is an sg::in predicate, read from the predicate
-// itself (its de-duplicated list, the set it holds or not); otherwise an IN list of `keys`
-// values as sg::in would keep it.
+// itself (its de-duplicated list, the set it holds or not); otherwise a list of `keys`
+// values without a set: searched beyond in_scan_limit values, scanned up to it.
 template <class P>
 inline constexpr bool is_in_predicate = false;
 template <class Proj, class V>
@@ -596,10 +596,9 @@ struct join_plan {
         break;
       case join_strategy::colocated: break;
     }
-    // A probe's lookup of a table beyond the cache misses it. An insert misses only beyond
-    // the last-level cache: its stores overlap. Measured (benchmarks/join.cpp), an insert
-    // costs 4-6 ns up to 100,000 rows, where a probe already doubles (6 -> 10 ns); at
-    // 1,000,000 rows an insert costs about 4 times as much, a probe about 10 times.
+    // A probe's lookup of a table beyond the cache misses it, and beyond the last level
+    // goes to memory; an insert misses only there, at half the price: its stores overlap
+    // (measured: see last_level_cache_bytes).
     const double table_bytes = build_rows * entry_bytes;
     p.cache_misses = s * (detail::probe_misses(l.rows / s, table_bytes) + detail::insert_misses(build_rows, table_bytes));
     return p;
