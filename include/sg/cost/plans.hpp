@@ -94,10 +94,16 @@ inline double misses(double probes, double table_bytes, double cache = cache_byt
   return table_bytes <= cache ? 0.0 : probes * (1 - cache / table_bytes);
 }
 
-// What `probes` random probes of a table of `table_bytes` cost in misses of cache_bytes:
-// one for each that misses it, memory_miss_cost for each that misses the last level too.
+// Misses of cache_bytes from `missed(level)`, the misses of a cache of `level` bytes: one
+// for each that misses cache_bytes, memory_miss_cost for each that misses the last level too.
+template <class Missed>
+double over_both_levels(Missed const& missed) {
+  return missed(cache_bytes) + (memory_miss_cost - 1) * missed(last_level_cache_bytes);
+}
+
+// What `probes` random probes of a table of `table_bytes` cost in misses of cache_bytes.
 inline double probe_misses(double probes, double table_bytes) {
-  return misses(probes, table_bytes) + (memory_miss_cost - 1) * misses(probes, table_bytes, last_level_cache_bytes);
+  return over_both_levels([&](double level) { return misses(probes, table_bytes, level); });
 }
 
 // The same for `inserts` inserts into a table sized in advance: only those beyond the last
@@ -172,7 +178,7 @@ in_list_shape in_shape(Q const& q, double keys) {
       shape.values = static_cast<double>(in.values.size());
       if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(in.index)>, sg::detail::no_index>)
         shape.set_value_bytes = in.index.empty() ? 0.0 : static_cast<double>(sizeof(value));
-      shape.searched = shape.set_value_bytes == 0 && in.sorted && in.values.size() > sg::detail::in_scan_limit;
+      shape.searched = shape.set_value_bytes == 0 && in.searched();
       return shape;
     }
   }
@@ -226,7 +232,7 @@ inline double histogram_hot_share(column_stats const& c, double cached) {
 // hit them (benchmarks/cost.cpp's skewed keys).
 template <class Q, class Table>
 double group_misses(Q const& q, Table const& t, double probes, double groups, double group_bytes) {
-  auto at = [&](double level) {
+  return over_both_levels([&](double level) {
     const double uniform = misses(probes, groups * group_bytes, level);
     if constexpr (has_clause<decltype(q.group_by_part)>) {
       if constexpr (std::tuple_size_v<std::remove_cvref_t<decltype(q.group_by_part.keys)>> == 1) {
@@ -235,8 +241,7 @@ double group_misses(Q const& q, Table const& t, double probes, double groups, do
       }
     }
     return uniform;
-  };
-  return at(cache_bytes) + (memory_miss_cost - 1) * at(last_level_cache_bytes);
+  });
 }
 
 // Bytes of a group key's heap data (strings), from the key columns' widths.

@@ -222,6 +222,10 @@ struct in_predicate {
   bool sorted = false;               // values ascending and unique (set by sg::in)
   detail::in_index_t<V> index = {};  // integers: the values as a hash set, when sg::in built it
 
+  // Whether a row's value is binary-searched in the list (sorted, longer than the scan
+  // limit), when the hash set does not answer first; otherwise the list is scanned.
+  bool searched() const noexcept { return sorted && values.size() > detail::in_scan_limit; }
+
   template <class Row>
     requires std::invocable<Proj const&, Row const&>
   truth truth_of(Row const& row) const {
@@ -230,7 +234,7 @@ struct in_predicate {
       if constexpr (detail::is_integer<V> && detail::is_integer<X>) {
         if (!index.empty()) return std::in_range<V>(x) && index.contains(static_cast<V>(x));
       }
-      if (sorted && values.size() > detail::in_scan_limit)
+      if (searched())
         return std::ranges::binary_search(values, x, [](auto const& a, auto const& b) { return detail::value_less(a, b); });
       for (auto const& v : values)
         if (detail::value_equal(x, v)) return true;
