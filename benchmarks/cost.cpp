@@ -5,7 +5,12 @@
 // first fitted (non-negative least squares on the differences between plans) on a
 // separate calibration grid whose parameter values differ from the measured grid's.
 //
-//   build/bench/benchmarks/cost_accuracy [--smoke] [--verbose]
+//   build/bench/benchmarks/cost_accuracy [--smoke] [--verbose] [--dump FILE.csv] [--replay FILE.csv]
+//
+// --dump writes every plan's estimated profile and measured costs; --replay takes the real
+// costs from such a file instead of measuring, so that a change of the model is scored on
+// the very measurements the model before it was (the grids' data, and so the statistics,
+// come from a fixed seed).
 //
 // What "cost" means. Shards here are vectors in this process, run one after another on
 // one thread, so the measured time of a plan is the total work of its shards and its
@@ -41,6 +46,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <string_view>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -156,6 +165,25 @@ measured measure(F const& run, int reps) {
   return m;
 }
 
+// Where a grid's plans get their real costs: measured now, or read back from the --dump of
+// an earlier run (--replay), so that a change of the model is scored on the very
+// measurements the model before it was (two runs differ by more than most changes do).
+struct replayed {
+  std::map<std::string, measured> plans;  // by key(grid, family, scenario, plan)
+  static std::string key(std::string_view grid, std::string_view family, std::string_view scenario,
+                         std::string_view plan) {
+    std::string k;
+    for (auto part : {grid, family, scenario, plan}) (k += part) += '\x1f';
+    return k;
+  }
+};
+
+struct sourcing {
+  int reps;                         // see measure
+  char const* grid;                 // "calibration" or "measured", as --dump names them
+  replayed const* replay = nullptr;  // null: measure
+};
+
 // --- scenarios -----------------------------------------------------------------------------
 
 // The model every scenario is chosen with: the eight built-in terms, in this order.
@@ -190,7 +218,8 @@ struct scenario {
 
 // Fills `s` from a list of plans over `stats` and their executors.
 template <class Stats, class... Plans, class... Runs>
-void record(scenario& s, Stats stats, boost::hana::tuple<Plans...> plans, boost::hana::tuple<Runs...> runs, int reps) {
+void record(scenario& s, Stats stats, boost::hana::tuple<Plans...> plans, boost::hana::tuple<Runs...> runs,
+            sourcing const& from) {
   boost::hana::for_each(plans, [&](auto const& plan) {
     alternative a;
     a.name = plan.name();
@@ -199,6 +228,22 @@ void record(scenario& s, Stats stats, boost::hana::tuple<Plans...> plans, boost:
     if (p) a.estimate = *p;
     s.alternatives.push_back(a);
   });
+  s.choose = [stats = std::move(stats), plans](model_t const& m) {
+    return boost::hana::unpack(plans, [&](auto const&... p) { return sg::cost::choose(m, stats, p...).index; });
+  };
+  if (from.replay) {
+    for (auto& a : s.alternatives) {
+      if (!a.applicable) continue;
+      const auto at = from.replay->plans.find(replayed::key(from.grid, s.family, s.label, a.name));
+      if (at == from.replay->plans.end())
+        throw std::runtime_error("the replayed dump has no measurement of \"" + a.name + "\" in the " + from.grid +
+                                 " grid's \"" + s.family + " " + s.label +
+                                 "\" (was it written by another version of this benchmark, or with(out) --smoke?)");
+      a.real = at->second;
+    }
+    return;
+  }
+  const int reps = from.reps;
   std::size_t i = 0;
   boost::hana::for_each(runs, [&](auto const& run) {
     if (s.alternatives[i].applicable) {
@@ -251,9 +296,6 @@ void record(scenario& s, Stats stats, boost::hana::tuple<Plans...> plans, boost:
     pass(false);
     pass(true);
   }
-  s.choose = [stats = std::move(stats), plans](model_t const& m) {
-    return boost::hana::unpack(plans, [&](auto const&... p) { return sg::cost::choose(m, stats, p...).index; });
-  };
 }
 
 std::size_t digest_rows(std::size_t n, std::int64_t sum) { return n * 1000003u + static_cast<std::size_t>(sum); }
@@ -267,7 +309,7 @@ std::size_t digest_of_facts(std::vector<fact> const& result) {
 
 // Aggregation: SELECT key, COUNT(*), SUM(cents) WHERE day < cut GROUP BY key.
 scenario aggregation(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::int64_t groups, double sel,
-                     bool skew, int reps) {
+                     bool skew, sourcing const& from) {
   scenario s{"aggregation", "", {}, {}};
   s.label = std::to_string(shards) + " shards x " + std::to_string(rows) + " rows, " + std::to_string(groups) +
             " groups, sel " + std::to_string(sel).substr(0, 4) + (skew ? ", skewed" : "");
@@ -307,12 +349,13 @@ scenario aggregation(std::mt19937_64& rng, std::size_t shards, std::size_t rows,
   };
   record(s, stats_of(data),
          boost::hana::make_tuple(sg::cost::one_phase<fact>(q), sg::cost::two_phase<fact>(q), sg::cost::three_phase<fact>(q)),
-         boost::hana::make_tuple(one, two, three), reps);
+         boost::hana::make_tuple(one, two, three), from);
   return s;
 }
 
 // Top-k: SELECT * WHERE day < cut ORDER BY cents DESC, id LIMIT k.
-scenario top_k(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::size_t k, double sel, int reps) {
+scenario top_k(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::size_t k, double sel,
+               sourcing const& from) {
   scenario s{"top-k", "", {}, {}};
   s.label = std::to_string(shards) + " shards x " + std::to_string(rows) + " rows, k " + std::to_string(k) + ", sel " +
             std::to_string(sel).substr(0, 4);
@@ -331,13 +374,13 @@ scenario top_k(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::
     return digest_of_facts(sg::local::evaluate(q, shipped | std::views::join));
   };
   record(s, stats_of(data), boost::hana::make_tuple(sg::cost::top_k_pushdown<fact>(q), sg::cost::fetch_all<fact>(q)),
-         boost::hana::make_tuple(pushdown, fetch), reps);
+         boost::hana::make_tuple(pushdown, fetch), from);
   return s;
 }
 
 // Lookups: SELECT * WHERE key IN (keys), the data partitioned by key, each shard's rows
 // sorted by key (its index).
-scenario lookup(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::size_t nkeys, int reps) {
+scenario lookup(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::size_t nkeys, sourcing const& from) {
   scenario s{"lookup", "", {}, {}};
   s.label = std::to_string(shards) + " shards x " + std::to_string(rows) + " rows, " + std::to_string(nkeys) + " keys";
   const auto domain = static_cast<std::int64_t>(shards * rows);
@@ -373,12 +416,13 @@ scenario lookup(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std:
   };
   record(s, stats_of(data),
          boost::hana::make_tuple(sg::cost::targeted<fact>(q, p, keys), sg::cost::full_scatter<fact>(q, keys.size())),
-         boost::hana::make_tuple(targeted, scan), reps);
+         boost::hana::make_tuple(targeted, scan), from);
   return s;
 }
 
 // Join: facts ⋈ dims on key; co-partitioned by key, or not.
-scenario join(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::size_t dim_rows, bool co, int reps) {
+scenario join(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::size_t dim_rows, bool co,
+              sourcing const& from) {
   scenario s{"join", "", {}, {}};
   s.label = std::to_string(shards) + " shards x " + std::to_string(rows) + " facts, " + std::to_string(dim_rows) +
             " dims/shard" + (co ? ", co-partitioned" : "");
@@ -452,7 +496,7 @@ scenario join(std::mt19937_64& rng, std::size_t shards, std::size_t rows, std::s
   auto plans = boost::hana::make_tuple(sg::cost::broadcast_join(&fact::key, &dim::key),
                                        sg::cost::shuffle_join(&fact::key, &dim::key),
                                        sg::cost::colocated_join(&fact::key, &dim::key, co));
-  record(s, sg::cost::join_inputs{kept->l, kept->r}, plans, boost::hana::make_tuple(broadcast, shuffle, colocated), reps);
+  record(s, sg::cost::join_inputs{kept->l, kept->r}, plans, boost::hana::make_tuple(broadcast, shuffle, colocated), from);
   s.choose = [kept, plans](model_t const& m) {
     return boost::hana::unpack(plans, [&](auto const&... pl) {
       return sg::cost::choose(m, sg::cost::join_inputs{kept->l, kept->r}, pl...).index;
@@ -470,7 +514,7 @@ struct grid {
   std::vector<std::size_t> ks, keys, dims;
 };
 
-std::vector<scenario> run_grid(grid const& g, std::mt19937_64& rng, int reps, bool verbose) {
+std::vector<scenario> run_grid(grid const& g, std::mt19937_64& rng, sourcing const& from, bool verbose) {
   std::vector<scenario> out;
   auto done = [&](scenario s) {
     if (verbose) std::fprintf(stderr, "  %-12s %s\n", s.family.c_str(), s.label.c_str());
@@ -480,12 +524,12 @@ std::vector<scenario> run_grid(grid const& g, std::mt19937_64& rng, int reps, bo
     for (auto r : g.rows) {
       for (auto gr : g.groups)
         for (auto sel : g.selectivities)
-          for (bool skew : {false, true}) done(aggregation(rng, sh, r, gr, sel, skew, reps));
+          for (bool skew : {false, true}) done(aggregation(rng, sh, r, gr, sel, skew, from));
       for (auto k : g.ks)
-        for (auto sel : g.selectivities) done(top_k(rng, sh, r, k, sel, reps));
-      for (auto k : g.keys) done(lookup(rng, sh, r, k, reps));
+        for (auto sel : g.selectivities) done(top_k(rng, sh, r, k, sel, from));
+      for (auto k : g.keys) done(lookup(rng, sh, r, k, from));
       for (auto d : g.dims)
-        for (bool co : {false, true}) done(join(rng, sh, r, d, co, reps));
+        for (bool co : {false, true}) done(join(rng, sh, r, d, co, from));
     }
   return out;
 }
@@ -618,7 +662,7 @@ void write_csv(char const* path, std::vector<scenario> const& cal, std::vector<s
       for (auto const& a : s.alternatives) {
         if (!a.applicable) continue;
         const auto& e = a.estimate;
-        std::fprintf(f, "%s,%s,\"%s\",\"%s\",%g,%g,%g,%g,%g,%g,%g,%g,%g,%g,%g,%g,%g\n",
+        std::fprintf(f, "%s,%s,\"%s\",\"%s\",%g,%g,%g,%g,%g,%g,%g,%g,%.10g,%.10g,%.10g,%.10g,%.10g\n",
                      g == &cal ? "calibration" : "measured", s.family.c_str(), s.label.c_str(), a.name.c_str(),
                      e.cpu_rows, e.rows_read, e.bytes_sent, e.coordinator_bytes, e.requests, e.cache_misses,
                      e.hash_probes, e.comparisons, a.real.ns, a.real.bytes, a.real.messages, a.real.half[0],
@@ -627,18 +671,64 @@ void write_csv(char const* path, std::vector<scenario> const& cal, std::vector<s
   std::fclose(f);
 }
 
+// The measurements of an earlier run's --dump (what write_csv writes).
+replayed read_dump(char const* path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(std::string("cannot read ") + path);
+  // One CSV record: fields split at commas outside double quotes, the quotes removed.
+  auto fields_of = [](std::string line) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // a file saved with CRLF
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (char c : line) {
+      if (c == '"') quoted = !quoted;
+      else if (c == ',' && !quoted) out.emplace_back();
+      else out.back() += c;
+    }
+    return out;
+  };
+  replayed r;
+  std::string line;
+  std::getline(in, line);
+  const auto header = fields_of(line);
+  auto column = [&](std::string_view name) {
+    const auto at = std::ranges::find(header, name);
+    if (at == header.end()) throw std::runtime_error(std::string(path) + ": no column " + std::string(name));
+    return static_cast<std::size_t>(at - header.begin());
+  };
+  const std::size_t grid = column("grid"), family = column("family"), scenario = column("scenario"),
+                    plan = column("plan"), ns = column("ns"), bytes = column("bytes"), messages = column("messages"),
+                    even = column("ns_even"), odd = column("ns_odd");
+  for (std::size_t n = 2; std::getline(in, line); ++n) {
+    const auto f = fields_of(line);
+    if (f.size() != header.size())
+      throw std::runtime_error(std::string(path) + ": line " + std::to_string(n) + " has " + std::to_string(f.size()) +
+                               " fields, the header " + std::to_string(header.size()));
+    measured m;
+    m.ns = std::stod(f[ns]);
+    m.bytes = std::stod(f[bytes]);
+    m.messages = std::stod(f[messages]);
+    m.half[0] = std::stod(f[even]);
+    m.half[1] = std::stod(f[odd]);
+    r.plans[replayed::key(f[grid], f[family], f[scenario], f[plan])] = m;
+  }
+  return r;
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   keep_freed_memory();
   bool smoke = false, verbose = false;
   char const* dump = nullptr;
+  char const* replay_from = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
     else if (std::strcmp(argv[i], "--verbose") == 0) verbose = true;
     else if (std::strcmp(argv[i], "--dump") == 0 && i + 1 < argc) dump = argv[++i];
+    else if (std::strcmp(argv[i], "--replay") == 0 && i + 1 < argc) replay_from = argv[++i];
     else {
-      std::fprintf(stderr, "usage: cost_accuracy [--smoke] [--verbose] [--dump FILE.csv]\n");
+      std::fprintf(stderr, "usage: cost_accuracy [--smoke] [--verbose] [--dump FILE.csv] [--replay FILE.csv]\n");
       return 2;
     }
   }
@@ -653,10 +743,17 @@ int main(int argc, char** argv) {
     measured_grid = {{2, 4}, {1000}, {20, 800}, {0.3}, {20, 200}, {2, 200}, {20, 500}};
     reps = 1;
   }
+  std::optional<replayed> replay;
+  if (replay_from) {
+    replay = read_dump(replay_from);
+    std::printf("the plans' real costs are those of %s (%zu plans), not measured now\n", replay_from,
+                replay->plans.size());
+  }
+  const replayed* from = replay ? &*replay : nullptr;
   std::printf("calibration grid...\n");
-  const auto cal = run_grid(calibration, rng, reps, verbose);
+  const auto cal = run_grid(calibration, rng, sourcing{reps, "calibration", from}, verbose);
   std::printf("measured grid...\n");
-  const auto test = run_grid(measured_grid, rng, reps, verbose);
+  const auto test = run_grid(measured_grid, rng, sourcing{reps, "measured", from}, verbose);
   if (!answers_agree(cal) || !answers_agree(test)) return 1;
   if (dump) write_csv(dump, cal, test);
 
@@ -689,4 +786,7 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+} catch (std::exception const& e) {
+  std::fprintf(stderr, "cost_accuracy: %s\n", e.what());
+  return 1;
 }
