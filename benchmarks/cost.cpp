@@ -45,17 +45,18 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <map>
-#include <stdexcept>
-#include <string_view>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <ranges>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -701,15 +702,24 @@ replayed read_dump(char const* path) {
                     even = column("ns_even"), odd = column("ns_odd");
   for (std::size_t n = 2; std::getline(in, line); ++n) {
     const auto f = fields_of(line);
+    auto where = [&] { return std::string(path) + ": line " + std::to_string(n); };
     if (f.size() != header.size())
-      throw std::runtime_error(std::string(path) + ": line " + std::to_string(n) + " has " + std::to_string(f.size()) +
-                               " fields, the header " + std::to_string(header.size()));
+      throw std::runtime_error(where() + " has " + std::to_string(f.size()) + " fields, the header " +
+                               std::to_string(header.size()));
+    auto number = [&](std::size_t column_at) {
+      char* end = nullptr;
+      const double v = std::strtod(f[column_at].c_str(), &end);
+      if (f[column_at].empty() || *end != '\0')
+        throw std::runtime_error(where() + ": \"" + f[column_at] + "\" in column " + header[column_at] +
+                                 " is not a number");
+      return v;
+    };
     measured m;
-    m.ns = std::stod(f[ns]);
-    m.bytes = std::stod(f[bytes]);
-    m.messages = std::stod(f[messages]);
-    m.half[0] = std::stod(f[even]);
-    m.half[1] = std::stod(f[odd]);
+    m.ns = number(ns);
+    m.bytes = number(bytes);
+    m.messages = number(messages);
+    m.half[0] = number(even);
+    m.half[1] = number(odd);
     r.plans[replayed::key(f[grid], f[family], f[scenario], f[plan])] = m;
   }
   return r;
