@@ -5,12 +5,13 @@
 // first fitted (non-negative least squares on the differences between plans) on a
 // separate calibration grid whose parameter values differ from the measured grid's.
 //
-//   build/bench/benchmarks/cost_accuracy [--smoke] [--verbose] [--dump FILE.csv] [--replay FILE.csv]
+//   build/bench/benchmarks/cost_accuracy [--smoke] [--verbose] [--dump FILE.csv] [--replay FILE.csv ...]
 //
 // --dump writes every plan's estimated profile and measured costs; --replay takes the real
 // costs from such a file instead of measuring, so that a change of the model is scored on
 // the very measurements the model before it was (the grids' data, and so the statistics,
-// come from a fixed seed).
+// come from a fixed seed). Given several dumps, it scores each and then all together,
+// beside the best that a choice fixed per scenario could do on those runs (across_runs).
 //
 // What "cost" means. Shards here are vectors in this process, run one after another on
 // one thread, so the measured time of a plan is the total work of its shards and its
@@ -217,6 +218,19 @@ struct scenario {
   std::function<std::size_t(model_t const&)> choose;  // sg::cost::choose over the real plans
 };
 
+// Gives every applicable plan of `s` its measurement in `dump`'s `grid`.
+void replay_into(scenario& s, replayed const& dump, char const* grid) {
+  for (auto& a : s.alternatives) {
+    if (!a.applicable) continue;
+    const auto at = dump.plans.find(replayed::key(grid, s.family, s.label, a.name));
+    if (at == dump.plans.end())
+      throw std::runtime_error("the replayed dump has no measurement of \"" + a.name + "\" in the " + grid +
+                               " grid's \"" + s.family + " " + s.label +
+                               "\" (was it written by another version of this benchmark, or with(out) --smoke?)");
+    a.real = at->second;
+  }
+}
+
 // Fills `s` from a list of plans over `stats` and their executors.
 template <class Stats, class... Plans, class... Runs>
 void record(scenario& s, Stats stats, boost::hana::tuple<Plans...> plans, boost::hana::tuple<Runs...> runs,
@@ -233,15 +247,7 @@ void record(scenario& s, Stats stats, boost::hana::tuple<Plans...> plans, boost:
     return boost::hana::unpack(plans, [&](auto const&... p) { return sg::cost::choose(m, stats, p...).index; });
   };
   if (from.replay) {
-    for (auto& a : s.alternatives) {
-      if (!a.applicable) continue;
-      const auto at = from.replay->plans.find(replayed::key(from.grid, s.family, s.label, a.name));
-      if (at == from.replay->plans.end())
-        throw std::runtime_error("the replayed dump has no measurement of \"" + a.name + "\" in the " + from.grid +
-                                 " grid's \"" + s.family + " " + s.label +
-                                 "\" (was it written by another version of this benchmark, or with(out) --smoke?)");
-      a.real = at->second;
-    }
+    replay_into(s, *from.replay, from.grid);
     return;
   }
   const int reps = from.reps;
@@ -586,24 +592,31 @@ struct accuracy {
   double worst_regret = 1, regret_sum_misses = 0;
 };
 
+// The applicable plan of `s` cheapest in `d` by the time `ns_of` gives it, the first of equals.
+template <class NsOf>
+std::size_t cheapest_plan(scenario const& s, deployment const& d, NsOf const& ns_of) {
+  double b = 1e300;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < s.alternatives.size(); ++i) {
+    auto const& r = s.alternatives[i].real;
+    if (s.alternatives[i].applicable && d.cost(r, ns_of(r)) < b) {
+      b = d.cost(r, ns_of(r));
+      at = i;
+    }
+  }
+  return at;
+}
+
+std::size_t cheapest_plan(scenario const& s, deployment const& d) {
+  return cheapest_plan(s, d, [](measured const& r) { return r.ns; });
+}
+
 accuracy score(std::vector<scenario> const& grid, deployment const& d, model_t const& m, bool verbose) {
   accuracy a;
   for (auto const& s : grid) {
     const std::size_t chosen = s.choose(m);
-    // The applicable plan cheapest by the time `ns_of` gives it, the first of equals.
-    auto cheapest = [&](auto const& ns_of) {
-      double b = 1e300;
-      std::size_t at = 0;
-      for (std::size_t i = 0; i < s.alternatives.size(); ++i) {
-        auto const& r = s.alternatives[i].real;
-        if (s.alternatives[i].applicable && d.cost(r, ns_of(r)) < b) {
-          b = d.cost(r, ns_of(r));
-          at = i;
-        }
-      }
-      return at;
-    };
-    const std::size_t best_i = cheapest([](measured const& r) { return r.ns; });
+    auto cheapest = [&](auto const& ns_of) { return cheapest_plan(s, d, ns_of); };
+    const std::size_t best_i = cheapest_plan(s, d);
     const double best = d.cost(s.alternatives[best_i].real);
     const double regret = d.cost(s.alternatives[chosen].real) / best;
     const std::size_t half_best[2] = {cheapest([](measured const& r) { return r.half[0]; }),
@@ -631,6 +644,94 @@ accuracy score(std::vector<scenario> const& grid, deployment const& d, model_t c
     }
   }
   return a;
+}
+
+// Several runs scored together (--replay A.csv --replay B.csv ...): how often sg chose the
+// cheapest plan, beside the most that any choice fixed per scenario gets right on the same
+// runs: the plan cheapest in most of them, picked knowing every run's measurements. A
+// model sees only the scenario, so where the cheapest plan changes between runs of the
+// same scenarios no model is right in every run; this is the ceiling the measurement puts
+// on the count.
+struct across_runs {
+  struct tally {
+    std::size_t chosen_cheapest = 0;
+    std::vector<std::vector<std::size_t>> wins;   // [scenario][plan]: the runs where it was the cheapest
+    std::vector<std::vector<std::size_t>> picks;  // [scenario][plan]: the runs where sg chose it
+  };
+  std::array<tally, deployments.size()> per;
+  std::size_t runs = 0, scenarios = 0;
+
+  void add(std::size_t d, std::vector<scenario> const& test, model_t const& m) {
+    auto& t = per[d];
+    t.wins.resize(test.size());
+    t.picks.resize(test.size());
+    for (std::size_t i = 0; i < test.size(); ++i) {
+      t.wins[i].resize(test[i].alternatives.size());
+      t.picks[i].resize(test[i].alternatives.size());
+      const std::size_t best = cheapest_plan(test[i], deployments[d]);
+      const std::size_t chosen = test[i].choose(m);
+      ++t.wins[i][best];
+      ++t.picks[i][chosen];
+      if (chosen == best) ++t.chosen_cheapest;
+    }
+    scenarios = test.size();
+  }
+
+  void print() const {
+    const double all = static_cast<double>(runs * scenarios);
+    std::printf("\nthe %zu runs together (%zu measured scenarios each):\n", runs, scenarios);
+    for (std::size_t d = 0; d < deployments.size(); ++d) {
+      std::size_t fixed = 0, changing = 0, sg_changing = 0;
+      for (auto const& w : per[d].wins) {
+        const std::size_t most = *std::ranges::max_element(w);
+        fixed += most;
+        if (most != runs) ++changing;
+      }
+      for (auto const& p : per[d].picks)
+        if (*std::ranges::max_element(p) != runs) ++sg_changing;
+      std::printf("  %s: sg's choice the cheapest in %zu of %zu (%.1f %%); the best choice fixed per scenario, "
+                  "knowing every run, in %zu (%.1f %%); the cheapest plan changes between runs in %zu of %zu "
+                  "scenarios, sg's choice (its weights fitted on each run) in %zu\n",
+                  deployments[d].name, per[d].chosen_cheapest, runs * scenarios,
+                  100.0 * static_cast<double>(per[d].chosen_cheapest) / all, fixed,
+                  100.0 * static_cast<double>(fixed) / all, changing, scenarios, sg_changing);
+    }
+  }
+};
+
+// One run's figures: the weights fitted on `cal` for each deployment and the accuracy of
+// the model so calibrated on `test`.
+void report(std::vector<scenario> const& cal, std::vector<scenario> const& test, bool verbose, across_runs& across) {
+  ++across.runs;
+  for (std::size_t di = 0; di < deployments.size(); ++di) {
+    auto const& d = deployments[di];
+    const auto w = calibrate(cal, d);
+    const auto m = make_model(w);
+    std::printf("\n%s: fitted weights (ns): cpu %.3g / row, io %.3g / row, network %.3g / byte, memory %.3g / byte, "
+                "requests %.3g each, cache %.3g / miss, hashing %.3g / probe, sorting %.3g / comparison\n",
+                d.name, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]);
+    const auto a = score(test, d, m, verbose);
+    const std::size_t misses = a.scenarios - a.cheapest;
+    std::printf("  cheapest plan chosen: %zu / %zu (%.1f %%); within 5 %% of the cheapest: %.1f %%\n", a.cheapest,
+                a.scenarios, 100.0 * static_cast<double>(a.cheapest) / static_cast<double>(a.scenarios),
+                100.0 * static_cast<double>(a.near) / static_cast<double>(a.scenarios));
+    std::printf("  the measurement's two halves agree on the cheapest plan in %.1f %%; cheapest by either half "
+                "where they do not (\"miss~\"): %.1f %%\n",
+                100.0 * static_cast<double>(a.repeatable) / static_cast<double>(a.scenarios),
+                100.0 * static_cast<double>(a.cheapest_or_tie) / static_cast<double>(a.scenarios));
+    std::printf("  cheapest, or a miss by less than the two plans' own spread between the halves: %.1f %%\n",
+                100.0 * static_cast<double>(a.within_spread) / static_cast<double>(a.scenarios));
+    std::printf("  regret when not: mean %.2fx, worst %.2fx\n",
+                misses ? a.regret_sum_misses / static_cast<double>(misses) : 1.0, a.worst_regret);
+    for (char const* family : {"aggregation", "top-k", "lookup", "join"}) {
+      std::vector<scenario> only;
+      for (auto const& s : test)
+        if (s.family == family) only.push_back(s);
+      const auto f = score(only, d, m, false);
+      std::printf("    %-12s %zu / %zu cheapest, worst regret %.2fx\n", family, f.cheapest, f.scenarios, f.worst_regret);
+    }
+    across.add(di, test, m);
+  }
 }
 
 bool answers_agree(std::vector<scenario> const& grid) {
@@ -731,14 +832,14 @@ int main(int argc, char** argv) try {
   keep_freed_memory();
   bool smoke = false, verbose = false;
   char const* dump = nullptr;
-  char const* replay_from = nullptr;
+  std::vector<char const*> replays;  // --replay, in the order given
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
     else if (std::strcmp(argv[i], "--verbose") == 0) verbose = true;
     else if (std::strcmp(argv[i], "--dump") == 0 && i + 1 < argc) dump = argv[++i];
-    else if (std::strcmp(argv[i], "--replay") == 0 && i + 1 < argc) replay_from = argv[++i];
+    else if (std::strcmp(argv[i], "--replay") == 0 && i + 1 < argc) replays.push_back(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: cost_accuracy [--smoke] [--verbose] [--dump FILE.csv] [--replay FILE.csv]\n");
+      std::fprintf(stderr, "usage: cost_accuracy [--smoke] [--verbose] [--dump FILE.csv] [--replay FILE.csv ...]\n");
       return 2;
     }
   }
@@ -754,47 +855,30 @@ int main(int argc, char** argv) try {
     reps = 1;
   }
   std::optional<replayed> replay;
-  if (replay_from) {
-    replay = read_dump(replay_from);
-    std::printf("the plans' real costs are those of %s (%zu plans), not measured now\n", replay_from,
+  if (!replays.empty()) {
+    replay = read_dump(replays[0]);
+    std::printf("the plans' real costs are those of %s (%zu plans), not measured now\n", replays[0],
                 replay->plans.size());
   }
   const replayed* from = replay ? &*replay : nullptr;
   std::printf("calibration grid...\n");
-  const auto cal = run_grid(calibration, rng, sourcing{reps, "calibration", from}, verbose);
+  auto cal = run_grid(calibration, rng, sourcing{reps, "calibration", from}, verbose);
   std::printf("measured grid...\n");
-  const auto test = run_grid(measured_grid, rng, sourcing{reps, "measured", from}, verbose);
+  auto test = run_grid(measured_grid, rng, sourcing{reps, "measured", from}, verbose);
   if (!answers_agree(cal) || !answers_agree(test)) return 1;
   if (dump) write_csv(dump, cal, test);
 
   std::printf("\n%zu calibration scenarios, %zu measured scenarios (2 or 3 plans each)\n", cal.size(), test.size());
-  for (auto const& d : deployments) {
-    const auto w = calibrate(cal, d);
-    const auto m = make_model(w);
-    std::printf("\n%s: fitted weights (ns): cpu %.3g / row, io %.3g / row, network %.3g / byte, memory %.3g / byte, "
-                "requests %.3g each, cache %.3g / miss, hashing %.3g / probe, sorting %.3g / comparison\n",
-                d.name, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]);
-    const auto a = score(test, d, m, verbose);
-    const std::size_t misses = a.scenarios - a.cheapest;
-    std::printf("  cheapest plan chosen: %zu / %zu (%.1f %%); within 5 %% of the cheapest: %.1f %%\n", a.cheapest,
-                a.scenarios, 100.0 * static_cast<double>(a.cheapest) / static_cast<double>(a.scenarios),
-                100.0 * static_cast<double>(a.near) / static_cast<double>(a.scenarios));
-    std::printf("  the measurement's two halves agree on the cheapest plan in %.1f %%; cheapest by either half "
-                "where they do not (\"miss~\"): %.1f %%\n",
-                100.0 * static_cast<double>(a.repeatable) / static_cast<double>(a.scenarios),
-                100.0 * static_cast<double>(a.cheapest_or_tie) / static_cast<double>(a.scenarios));
-    std::printf("  cheapest, or a miss by less than the two plans' own spread between the halves: %.1f %%\n",
-                100.0 * static_cast<double>(a.within_spread) / static_cast<double>(a.scenarios));
-    std::printf("  regret when not: mean %.2fx, worst %.2fx\n",
-                misses ? a.regret_sum_misses / static_cast<double>(misses) : 1.0, a.worst_regret);
-    for (char const* family : {"aggregation", "top-k", "lookup", "join"}) {
-      std::vector<scenario> only;
-      for (auto const& s : test)
-        if (s.family == family) only.push_back(s);
-      const auto f = score(only, d, m, false);
-      std::printf("    %-12s %zu / %zu cheapest, worst regret %.2fx\n", family, f.cheapest, f.scenarios, f.worst_regret);
-    }
+  across_runs across;
+  report(cal, test, verbose, across);
+  for (std::size_t r = 1; r < replays.size(); ++r) {
+    const replayed next = read_dump(replays[r]);
+    for (auto& sc : cal) replay_into(sc, next, "calibration");
+    for (auto& sc : test) replay_into(sc, next, "measured");
+    std::printf("\nthe plans' real costs are those of %s (%zu plans)\n", replays[r], next.plans.size());
+    report(cal, test, verbose, across);
   }
+  if (replays.size() > 1) across.print();
   return 0;
 } catch (std::exception const& e) {
   std::fprintf(stderr, "cost_accuracy: %s\n", e.what());
