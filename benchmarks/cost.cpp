@@ -590,6 +590,7 @@ struct accuracy {
   std::size_t cheapest_or_tie = 0;  // cheapest, or cheapest by one half where the halves disagree
   std::size_t within_spread = 0;    // cheapest, or a regret within the two plans' spread between halves
   double worst_regret = 1, regret_sum_misses = 0;
+  std::vector<std::size_t> choice, best;  // per scenario, in the grid's order: sg's plan, the cheapest one
 };
 
 // The applicable plan of `s` cheapest in `d` by the time `ns_of` gives it, the first of equals.
@@ -619,6 +620,8 @@ accuracy score(std::vector<scenario> const& grid, deployment const& d, model_t c
     const std::size_t best_i = cheapest_plan(s, d);
     const double best = d.cost(s.alternatives[best_i].real);
     const double regret = d.cost(s.alternatives[chosen].real) / best;
+    a.choice.push_back(chosen);
+    a.best.push_back(best_i);
     const std::size_t half_best[2] = {cheapest([](measured const& r) { return r.half[0]; }),
                                       cheapest([](measured const& r) { return r.half[1]; })};
     const bool repeatable = half_best[0] == half_best[1];
@@ -661,19 +664,18 @@ struct across_runs {
   std::array<tally, deployments.size()> per;
   std::size_t runs = 0, scenarios = 0;
 
-  void add(std::size_t d, std::vector<scenario> const& test, model_t const& m) {
+  // One run's score of `test` in deployment d (score's per-scenario choices).
+  void add(std::size_t d, std::vector<scenario> const& test, accuracy const& a) {
     auto& t = per[d];
     t.wins.resize(test.size());
     t.picks.resize(test.size());
     for (std::size_t i = 0; i < test.size(); ++i) {
       t.wins[i].resize(test[i].alternatives.size());
       t.picks[i].resize(test[i].alternatives.size());
-      const std::size_t best = cheapest_plan(test[i], deployments[d]);
-      const std::size_t chosen = test[i].choose(m);
-      ++t.wins[i][best];
-      ++t.picks[i][chosen];
-      if (chosen == best) ++t.chosen_cheapest;
+      ++t.wins[i][a.best[i]];
+      ++t.picks[i][a.choice[i]];
     }
+    t.chosen_cheapest += a.cheapest;
     scenarios = test.size();
   }
 
@@ -730,7 +732,7 @@ void report(std::vector<scenario> const& cal, std::vector<scenario> const& test,
       const auto f = score(only, d, m, false);
       std::printf("    %-12s %zu / %zu cheapest, worst regret %.2fx\n", family, f.cheapest, f.scenarios, f.worst_regret);
     }
-    across.add(di, test, m);
+    across.add(di, test, a);
   }
 }
 
