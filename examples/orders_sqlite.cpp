@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
                        sg::aggregate(sg::agg::count(), sg::agg::sum(&order::cents), sg::agg::avg(&order::cents)),
                        sg::order_by(sg::col<0>));
     check.start();
-    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
+    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))();
     const double ms = check.ms();
     auto want = one.rows<std::tuple<std::int32_t, std::int64_t, std::int64_t, double>>(
         "SELECT region, COUNT(*), SUM(cents), AVG(cents) FROM orders GROUP BY region ORDER BY region");
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
     auto q = sg::query(sg::group_by(&order::customer), sg::aggregate(sg::agg::sum(&order::cents)),
                        sg::groups_colocated(), sg::order_by(sg::desc(sg::col<1>), sg::col<0>), sg::limit(10));
     check.start();
-    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
+    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))();
     const double ms = check.ms();
     auto want = one.rows<std::tuple<std::int64_t, std::int64_t>>(
         "SELECT customer, SUM(cents) AS spend FROM orders GROUP BY customer ORDER BY spend DESC, customer LIMIT 10");
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   {  // 3. The latest 100 orders: each shard sends its latest 100, sg merges the sorted lists.
     auto q = sg::query(sg::order_by(sg::desc(&order::ts), sg::desc(&order::id)), sg::limit(100));
     check.start();
-    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
+    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))();
     const double ms = check.ms();
     auto want = one.rows<order>("SELECT id, customer, region, cents, ts FROM orders ORDER BY ts DESC, id DESC LIMIT 100");
     check.footer(r, ms, shop::report_latest(r.value, want));
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
   {  // 4a. Distinct customers, exact: each customer lives on one shard.
     auto q = sg::query(sg::group_by(&order::customer), sg::aggregate(sg::agg::count()), sg::groups_colocated());
     check.start();
-    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
+    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))();
     const double ms = check.ms();
     std::printf("4a. distinct customers, exact: %zu\n", r.value.size());
     check.footer(r, ms, static_cast<std::int64_t>(r.value.size()) == exact_customers);
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
   {  // 4b. Distinct customers, approximate: one HyperLogLog sketch per shard, merged.
     auto q = sg::query(sg::aggregate(sg::agg::approx_count_distinct(&order::customer)));
     check.start();
-    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))(q);
+    auto r = (sg::scatter(shards) | sg::on(pool) | sg::gather(q))();
     const double ms = check.ms();
     const double estimate = r.value.empty() ? 0.0 : static_cast<double>(std::get<0>(r.value[0]));
     const double error = exact_customers == 0 ? 0 : estimate / static_cast<double>(exact_customers) - 1;
@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
                                      sg::agg::sum([](shop::order_in_region const& o) { return o.cents * o.vat_percent; })),
                        sg::order_by(sg::col<0>));
     check.start();
-    auto r = (sg::scatter(joined) | sg::on(pool) | sg::gather(q))(q);
+    auto r = (sg::scatter(joined) | sg::on(pool) | sg::gather(q))();
     const double ms = check.ms();
     auto want = one.rows<std::tuple<std::string, std::int64_t, std::int64_t>>(
         "SELECT r.name, SUM(o.cents), SUM(o.cents * r.vat_percent) FROM orders o JOIN regions r ON r.id = o.region "

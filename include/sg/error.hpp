@@ -24,6 +24,13 @@ enum class errc : int {
   partial_result,    // fewer shards answered than the completion rule requires
 };
 
+// A failure in words: its code and a description (what a shard_failure records, and what
+// an attempt layer completes an attempt with when it fails it itself).
+struct attempt_error {
+  std::error_code error;
+  std::string what;
+};
+
 namespace detail {
 
 class error_category_impl final : public std::error_category {

@@ -73,8 +73,10 @@ template <class P, class... Ps>
 inline constexpr std::size_t count_kind =
     (std::size_t{0} + ... + std::is_same_v<typename P::policy_tag, typename Ps::policy_tag>);
 
+// At most one policy of each kind; attempt layers (sg::layer_tag) stack, any number.
 template <class... Ps>
-inline constexpr bool distinct_kinds = ((count_kind<Ps, Ps...> == 1) && ...);
+inline constexpr bool distinct_kinds =
+    ((std::is_same_v<typename Ps::policy_tag, layer_tag> || count_kind<Ps, Ps...> == 1) && ...);
 
 // A policy only pipe.async can apply (a time limit: a synchronous call cannot be
 // interrupted).
@@ -91,15 +93,6 @@ inline constexpr bool distinct_kinds_of = false;
 template <class... Ps>
 inline constexpr bool distinct_kinds_of<std::tuple<Ps...>> = distinct_kinds<Ps...>;
 
-// The completion rule among a pipeline's policies; every shard must answer without one.
-template <class... Ps>
-constexpr partial completion_rule(std::tuple<Ps...> const& policies) {
-  auto rule = policy_of<completion_rule_tag>(policies);
-  if constexpr (present<decltype(rule)>)
-    return rule;
-  else
-    return partial{};
-}
 
 // The synchronous gather's statistics (sg::collect_stats): wraps its sink and notes, for
 // each shard, when the coordinator took its answer or failure, and the time the merge spent
@@ -220,6 +213,14 @@ class pipeline {
     }
   }
 
+  // A pipeline that ends in sg::gather(q) for a typed query q (an sg::request_merge) runs
+  // q: pipe() is pipe(q), so the query is given once.
+  auto operator()() const
+    requires request_merge<Merge>
+  {
+    return (*this)(merge_);
+  }
+
   // As above, but reports the failed rule in `ec` (cleared on success) and returns the
   // partial result instead of throwing.
   template <class Req>
@@ -248,6 +249,13 @@ class pipeline {
     }
   }
 
+  // pipe.async(token) for a pipeline that ends in sg::gather(q), q a typed query: runs q.
+  template <class Token>
+    requires request_merge<Merge>
+  auto async(Token&& token) const {
+    return async(merge_, std::forward<Token>(token));
+  }
+
   // --- composition (hidden friends, found through the pipeline) ---------------------
   template <class... Ps>
   friend constexpr auto operator|(pipeline p, detail::with_stage<Ps...> w) {
@@ -256,7 +264,7 @@ class pipeline {
     using all = decltype(std::tuple_cat(std::move(p.policies_), std::move(w.policies)));
     static_assert(detail::distinct_kinds_of<all>,
                   "sg::with: two policies of the same kind (e.g. two sg::partial); give each "
-                  "kind once");
+                  "kind once (attempt layers excepted)");
     return pipeline<Holder, Router, Exec, all, Merge>(
         std::move(p.holder_), std::move(p.router_), std::move(p.exec_),
         std::tuple_cat(std::move(p.policies_), std::move(w.policies)), std::move(p.merge_));
@@ -298,14 +306,15 @@ class pipeline {
   constexpr Exec const& executor() const noexcept { return exec_; }
   constexpr set_type& shards() const noexcept { return holder_.get(); }
 
+  // The shards `request` goes to: every shard, or those the route picks (sg::route).
+  template <class Req>
+  detail::targets targets_of(Req const& request) const {
+    return route(request, detail::shard_count(holder_.get()));
+  }
+
  private:
   template <class, class, class, class, class>
   friend class pipeline;
-  template <class, class, class>
-  friend struct detail::async_gather_initiation;
-
-  // The completion rule, for the async gather.
-  constexpr partial completion_rule() const { return detail::completion_rule(policies_); }
 
   // What pipe.async needs before anything else is instantiated, each with one sentence.
   template <class Req>
@@ -341,6 +350,11 @@ class pipeline {
                     "sg::hedge needs async shards (s.async_execute(req, token)), or replica sets "
                     "of them: a synchronous call cannot be cancelled when another attempt wins");
       return false;
+    } else if constexpr (!detail::async_policy_checks<Policies, set_type, Req>::layers_ok) {
+      static_assert(detail::always_false<Req>,
+                    "sg::with: an attempt layer (policy_tag sg::layer_tag) cannot be called as "
+                    "layer(ctx, request, next, done) with the pipeline's request (sg/policy/layer.hpp)");
+      return false;
     } else {
       return check_merge_takes<Req, typename detail::async_response_of_set<set_type, Req>::type>();
     }
@@ -362,8 +376,8 @@ class pipeline {
     } else if constexpr (detail::has_async_only<Policies>) {
       static_assert(detail::always_false<Req>,
                     "sg::deadline and sg::timeout apply to pipe.async(request, token), as do "
-                    "sg::retry, sg::hedge, sg::breaker and sg::observe: the synchronous "
-                    "pipe(request) cannot interrupt a shard or wait between attempts");
+                    "sg::retry, sg::hedge, sg::breaker, sg::observe and attempt layers: the "
+                    "synchronous pipe(request) cannot interrupt a shard or wait between attempts");
       return false;
     } else if constexpr (!shard_set_for<set_type, Req>) {
       static_assert(detail::always_false<Req>,
@@ -388,6 +402,12 @@ class pipeline {
     if constexpr (std::is_same_v<Merge, detail::no_merge>) {
       static_assert(detail::always_false<Req>,
                     "sg: the pipeline has no merge: end it with | sg::gather(merge)");
+      return false;
+    } else if constexpr (request_merge<Merge> && request_merge<Req> && !std::is_same_v<Req, Merge>) {
+      static_assert(detail::always_false<Req>,
+                    "sg::gather(q): the request is a different query from the one the pipeline "
+                    "merges for; a pipeline built for query q runs q: call pipe(), or pipe(q2) with "
+                    "a query of q's type");
       return false;
     } else if constexpr (!routable<Req>()) {
       static_assert(detail::always_false<Req>,
@@ -417,11 +437,12 @@ class pipeline {
   auto run(Req const& request, std::error_code& ec) const {
     using response = set_response_t<set_type, Req>;
     using sink_type = detail::gather_sink<response, accumulator_t<Merge, response>>;
-    sink_type sink(merge_);
+    auto const& merge = detail::merge_for_request(merge_, request);
+    sink_type sink(merge);
     set_type& set = holder_.get();
     const detail::targets targets = route(request, detail::shard_count(set));
     if constexpr (detail::present<decltype(detail::policy_of<collect_stats_tag>(std::declval<Policies const&>()))>) {
-      detail::stats_sink<response, sink_type> recorder(sink, targets, merge_);
+      detail::stats_sink<response, sink_type> recorder(sink, targets, merge);
       detail::scatter<response>(exec_, set, targets, request, recorder);
       return std::move(recorder).finish(targets.count(), targets.pruned(), detail::completion_rule(policies_), ec);
     } else {
@@ -472,14 +493,22 @@ struct scatter_fn {
   }
 };
 
+// A policy sg's engine applies: one of sg's kinds, or an attempt layer.
+template <class P>
+inline constexpr bool applied_policy = engine_kind<typename P::policy_tag>;
+
 struct with_fn {
   template <class... Ps>
   constexpr auto operator()(Ps... policies) const {
     static_assert((policy<Ps> && ...),
                   "sg::with: an argument is not a policy (sg::policy: no nested policy_tag)");
+    static_assert((applied_policy<Ps> && ...),
+                  "sg::with: a policy is of a kind the engine does not know, so it would be ignored: "
+                  "write your own policy as an attempt layer (using policy_tag = sg::layer_tag; "
+                  "sg/policy/layer.hpp), or include the header of sg's policy kind");
     static_assert(distinct_kinds<Ps...>,
                   "sg::with: two policies of the same kind (e.g. two sg::partial); give each "
-                  "kind once");
+                  "kind once (attempt layers excepted)");
     (
         [&] {
           if constexpr (requires { policies.validate(); }) policies.validate();

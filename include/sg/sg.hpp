@@ -41,6 +41,8 @@
 #include <sg/policy/budget.hpp>
 #include <sg/policy/circuit_breaker.hpp>
 #include <sg/policy/hedge.hpp>
+#include <sg/policy/layer.hpp>
+#include <sg/policy/observe.hpp>
 #include <sg/policy/policy.hpp>
 #include <sg/policy/retry.hpp>
 #include <sg/policy/stats.hpp>

@@ -315,3 +315,49 @@ TEST_CASE("async: many gathers at once on a multi-threaded io_context", "[exec][
     CHECK(o.result->value == want);
   }
 }
+
+// --- a typed query is given once ---------------------------------------------------------
+
+TEST_CASE("a pipeline built for query q runs q: pipe() and pipe.async(token), one limit everywhere",
+          "[exec][async][query][pipeline]") {
+  SG_SEEDED_RNG(rng);
+  std::vector<query_shard> shards(4);
+  std::vector<sale> all;
+  for (int i = 0; i < 500; ++i) {
+    const sale s{static_cast<int>(rng() % 30), static_cast<long>(i) * 37 % 1009};  // distinct: no ties to order
+    shards[rng() % shards.size()].rows_.push_back(s);
+    all.push_back(s);
+  }
+  auto top = [](std::size_t n) { return sg::query(sg::order_by(sg::desc(&sale::cents)), sg::limit(n)); };
+  const auto top10 = top(10);
+  const auto top1 = top(1);
+  auto pipe = sg::scatter(shards) | sg::gather(top10);
+  // Given once: the pipeline's own query.
+  auto g = pipe();
+  CHECK(g.value == sg::local::evaluate(top10, all));
+  CHECK(g.value.size() == 10);
+  // A query of the same type as the request: it drives the shards and the coordinator
+  // alike. (Before, the shards cut to 1 row and the coordinator merged for 10: 2 rows,
+  // marked complete, came back for LIMIT 1 from 2 shards.)
+  auto one = pipe(top1);
+  CHECK(one.value == sg::local::evaluate(top1, all));
+  CHECK(one.value.size() == 1);
+  CHECK(one.completeness.complete());
+  // The same through pipe.async(token).
+  asio::io_context io;
+  auto apipe = sg::scatter(shards) | sg::on(io.get_executor()) | sg::gather(top10);
+  std::optional<sg::gathered<std::vector<sale>>> got, got1;
+  apipe.async([&](std::error_code ec, sg::gathered<std::vector<sale>> r) {
+    CHECK(!ec);
+    got.emplace(std::move(r));
+  });
+  apipe.async(top1, [&](std::error_code ec, sg::gathered<std::vector<sale>> r) {
+    CHECK(!ec);
+    got1.emplace(std::move(r));
+  });
+  io.run();
+  REQUIRE(got);
+  REQUIRE(got1);
+  CHECK(got->value == sg::local::evaluate(top10, all));
+  CHECK(got1->value == sg::local::evaluate(top1, all));
+}

@@ -52,7 +52,7 @@ TEST_CASE("docs/queries.md: a query, end to end", "[docs][query]") {
   };
   auto q = revenue_by_region();
   auto pipe = sg::scatter(shards) | sg::gather(q);  // the query is its own merge...
-  sg::gathered result = pipe(q);                    // ...and its own request
+  sg::gathered result = pipe();                     // ...and its own request: given once
 
   std::vector<std::tuple<std::string, std::uint64_t, std::int64_t>> want{{"eu", 2, 1200}, {"us", 2, 1000}};
   CHECK(result.value == want);

@@ -7,7 +7,10 @@
 //   - every gather completes, once, by its deadline, after all of its shard calls;
 //   - breaker transitions legal, and no call while a breaker is open;
 //   - no retry or hedge while the budget is at half or below, and never more attempts
-//     than max_attempts + max_extra.
+//     than max_attempts + max_extra;
+//   - with the user's attempt layers (examples/layers/: a bulkhead shared by the gathers
+//     and a request decorator), never more calls running on a shard than the bulkhead
+//     allows, and every call sent the request its attempt's layer decorated.
 // SG_SIM_SCENARIOS sets how many scenarios run (10,000 by default); SG_SIM_SEED=<n> runs
 // only scenario seed n, which reproduces a failure exactly.
 #include "sim.hpp"
@@ -22,6 +25,8 @@
 #include <sg/policy/time.hpp>
 #include <sg/replicas.hpp>
 
+#include "layers/bulkhead.hpp"
+#include "layers/decorate.hpp"
 #include "support/seed.hpp"
 
 #include <catch2/catch.hpp>
@@ -82,7 +87,7 @@ struct scenario {
 // How often the scenarios met each mechanism: a generator that stopped exercising one
 // would make the suite pass vacuously.
 struct coverage {
-  long breaker_opened = 0, extra_calls = 0, timeouts = 0, circuit_open = 0, partial = 0;
+  long breaker_opened = 0, extra_calls = 0, timeouts = 0, circuit_open = 0, partial = 0, queued = 0, rejected = 0;
 };
 coverage seen;
 
@@ -94,6 +99,23 @@ struct query_result {
 
 using sim_timer = sim::timer;
 
+// The scenario's own layer, outermost: checks each attempt as it starts (what the shard
+// call checks in a stack without layers, where an attempt starts and calls at once; with
+// the bulkhead an admitted attempt may wait, and meanwhile the breaker open or the budget
+// drain, which the breaker and the budget allow, as resilience4j's order does).
+template <class Check>
+struct probe_layer {
+  using policy_tag = sg::layer_tag;
+  Check check;
+  template <class Ctx, class Req, class Next, class Done>
+  void operator()(Ctx const& ctx, Req const& req, Next next, Done done) const {
+    check(ctx.shard(), ctx.replica(), ctx.attempt());
+    next(req, std::move(done));
+  }
+};
+template <class Check>
+probe_layer(Check) -> probe_layer<Check>;
+
 template <stack S>
 void run_scenario(scenario& sc) {
   constexpr bool replicated = S == stack::full || S == stack::hedge_breaker;
@@ -103,6 +125,7 @@ void run_scenario(scenario& sc) {
   constexpr bool has_hedge = S == stack::full || S == stack::hedge_breaker;
   constexpr bool has_breaker = S == stack::full || S == stack::hedge_breaker;
   constexpr bool may_hang = has_deadline || has_timeout;
+  constexpr bool layered = S == stack::full || S == stack::retry_deadline;  // the user's layers
 
   asio::io_context io;
   sim::scheduler sched;
@@ -135,20 +158,45 @@ void run_scenario(scenario& sc) {
                                                  (from == half_open && (to == open || to == closed)));
   };
   sg::breaker_registry<sim::clock> breakers(bo);
+  const std::size_t max_concurrent = static_cast<std::size_t>(sc.integer(1, 3));
+  example::bulkhead_limits limits({.max_concurrent = max_concurrent, .max_queued = static_cast<std::size_t>(sc.integer(0, 8))});
+  // The decorator: each attempt's request names its shard and attempt number.
+  auto tag = example::decorate{[](sim::request& r, auto const& ctx) {
+    r.trace = static_cast<long>(ctx.shard()) * 100 + static_cast<long>(ctx.attempt());
+  }};
 
   // Checks made at every shard call.
-  log.on_call = [&](int q, std::size_t shard, std::size_t replica) {
-    const int calls = log.calls[{q, shard}];
-    seen.extra_calls += calls > 1;
+  // At the start of an attempt (attempt: its number within the shard)...
+  auto check_start = [&](std::size_t shard, std::size_t replica, unsigned attempt) {
     if constexpr (has_breaker) {
       const auto st = breakers.state(shard, replica);
       sc.expect(st != sg::breaker_state::open && st != sg::breaker_state::forced_open,
-                "a call went to a replica whose breaker is open");
+                "an attempt went to a replica whose breaker is open");
     }
     if constexpr (has_retry || has_hedge) {
-      if (calls > 1) sc.expect(budget.tokens() * 2 > budget.max_tokens(), "a retry or hedge with the budget at half");
+      if (attempt > 1) sc.expect(budget.tokens() * 2 > budget.max_tokens(), "a retry or hedge with the budget at half");
     }
+  };
+  log.on_call = [&](int q, std::size_t shard, std::size_t replica) {
+    const int calls = log.calls[{q, shard}];
+    seen.extra_calls += calls > 1;
+    if constexpr (!layered) check_start(shard, replica, static_cast<unsigned>(calls));  // starts and calls at once
     sc.expect(static_cast<unsigned>(calls) <= max_attempts + max_extra, "more attempts than allowed");
+    if constexpr (layered) {
+      sc.expect(static_cast<std::size_t>(log.shard_outstanding[shard]) <= max_concurrent,
+                "more calls running on a shard than the bulkhead allows");
+      seen.queued += limits.queued(shard) > 0;
+    }
+  };
+  log.on_request = [&](sim::request const& r, std::size_t shard) {
+    if constexpr (layered) {
+      const long attempt = r.trace % 100;
+      sc.expect(r.trace >= 0 && static_cast<std::size_t>(r.trace / 100) == shard && attempt >= 1 &&
+                    attempt <= static_cast<long>(max_attempts + max_extra),
+                "a call was not sent its attempt's decorated request");
+    } else {
+      sc.expect(r.trace == -1, "a request was changed without a layer");
+    }
   };
 
   // Shards: every replica of shard i answers the same rows.
@@ -181,9 +229,10 @@ void run_scenario(scenario& sc) {
                                .budget = &budget};
     if constexpr (S == stack::full)
       return sg::with(sg::deadline<sim_timer>{deadline}, sg::timeout<sim_timer>{timeout}, retry, hedge,
-                      sg::breaker{breakers}, rule);
+                      sg::breaker{breakers}, rule, probe_layer{check_start}, tag, example::bulkhead{&limits});
     else if constexpr (S == stack::retry_deadline)
-      return sg::with(sg::deadline<sim_timer>{deadline}, retry, rule);
+      return sg::with(sg::deadline<sim_timer>{deadline}, probe_layer{check_start}, retry, rule,
+                      example::bulkhead{&limits}, tag);
     else if constexpr (S == stack::hedge_breaker)
       return sg::with(sg::timeout<sim_timer>{timeout}, hedge, sg::breaker{breakers}, rule);
     else
@@ -219,6 +268,7 @@ void run_scenario(scenario& sc) {
         sc.expect(f.attempts >= 1 && f.attempts <= max_attempts + max_extra, who.str() + "failure attempts out of range");
         sc.expect(static_cast<bool>(f.error), who.str() + "a failure without an error");
         seen.timeouts += f.error == sg::errc::timeout;
+        seen.rejected += f.error == std::errc::device_or_resource_busy;
         seen.circuit_open += f.error == sg::errc::circuit_open;
       }
       // No lost, no duplicated row: exactly the answers of the shards that succeeded.
@@ -264,6 +314,9 @@ void run_scenario(scenario& sc) {
     launch_all(pipe);
   }
   for (auto const& r : results) sc.expect(r.completions <= 1, "a gather completed twice");
+  for (int i = 0; i < n; ++i)
+    sc.expect(limits.running(static_cast<std::size_t>(i)) == 0 && limits.queued(static_cast<std::size_t>(i)) == 0,
+              "the bulkhead kept a permit or a waiter after every gather completed");
   sc.expect(!illegal_transition, "an illegal breaker transition");
   starts.clear();
   sim::scheduler::current = nullptr;
@@ -307,6 +360,8 @@ TEST_CASE("simulation: seeded fault scenarios keep every promise of the async ga
     CHECK(seen.timeouts > count / 20);
     CHECK(seen.circuit_open > count / 50);
     CHECK(seen.partial > count / 20);
+    CHECK(seen.queued > count / 20);   // the bulkhead held attempts back...
+    CHECK(seen.rejected > count / 50);  // ...and turned some away
   }
   CHECK(per_stack.size() == std::min<std::size_t>(4, static_cast<std::size_t>(count)));
 }

@@ -174,9 +174,10 @@ struct behaviour {
   double flap_period_ms = 0;   // when > 0: down (refusing) every other period
 };
 
-// A request carries which gather (query) sent it.
+// A request carries which gather (query) sent it, and a trace an attempt layer may set.
 struct request {
   int query = 0;
+  long trace = -1;
 };
 using rows = std::vector<std::int64_t>;
 
@@ -186,7 +187,9 @@ struct ledger {
   long total_calls = 0;
   std::map<std::pair<int, std::size_t>, int> calls;        // (query, shard) → calls
   std::map<int, int> outstanding;                          // query → calls not completed
+  std::map<std::size_t, int> shard_outstanding;            // shard → calls not completed, every query
   std::function<void(int query, std::size_t shard, std::size_t replica)> on_call{};  // a check, at each call
+  std::function<void(request const&, std::size_t shard)> on_request{};  // a check of what the call was sent
 };
 
 // A simulated async shard: answers `rows_per_answer` rows that name it (shard·1000 + k).
@@ -218,8 +221,10 @@ class shard {
     if (log_->per_query) {
       ++log_->calls[{q.query, id_}];
       ++log_->outstanding[q.query];
+      ++log_->shard_outstanding[id_];
     }
     if (log_->on_call) log_->on_call(q.query, id_, replica_);
+    if (log_->on_request) log_->on_request(q, id_);
     const double now_ms = static_cast<double>(clock::now().time_since_epoch().count()) / 1e6;
     std::error_code ec;
     double latency_ms;
@@ -244,7 +249,10 @@ class shard {
     if (slot.is_connected()) slot.assign([t](asio::cancellation_type) { t->cancel(); });
     t->async_wait([this, t, ec, q, h = std::move(handler)](boost::system::error_code waited) mutable {
       asio::get_associated_cancellation_slot(h).clear();
-      if (log_->per_query) --log_->outstanding[q.query];
+      if (log_->per_query) {
+        --log_->outstanding[q.query];
+        --log_->shard_outstanding[id_];
+      }
       const std::error_code out = waited ? std::make_error_code(std::errc::operation_canceled) : ec;
       auto ex = asio::get_associated_executor(h, io_->get_executor());
       asio::post(ex, [h = std::move(h), out, r = out ? rows{} : answer()]() mutable { std::move(h)(out, std::move(r)); });

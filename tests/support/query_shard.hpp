@@ -10,6 +10,7 @@ namespace sg_test {
 struct sale {
   int region;
   long cents;
+  friend bool operator==(sale const&, sale const&) = default;
 };
 
 struct query_shard {

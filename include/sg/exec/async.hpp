@@ -29,9 +29,11 @@
 #include <sg/exec/on.hpp>
 #include <sg/exec/scatter.hpp>
 #include <sg/gathered.hpp>
+#include <sg/merge/protocol.hpp>
 #include <sg/policy/budget.hpp>
 #include <sg/policy/circuit_breaker.hpp>
 #include <sg/policy/hedge.hpp>
+#include <sg/policy/layer.hpp>
 #include <sg/policy/observe.hpp>
 #include <sg/policy/partial.hpp>
 #include <sg/policy/policy.hpp>
@@ -59,6 +61,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -176,16 +179,40 @@ struct async_policy_checks<std::tuple<Ps...>, Set, Req> {
   static constexpr bool same_clock = one_clock<Ps...>;
   static constexpr bool hedge_ok =
       !present<decltype(policy_of<hedge_tag>(std::declval<std::tuple<Ps...> const&>()))> || all_cancellable<Set, Req>();
+  template <class P>
+  static constexpr bool layer_ok() {
+    if constexpr (attempt_layer<P>)
+      return layer_callable<P, Req, typename async_set_response<Set, Req>::type>;
+    else
+      return true;
+  }
+  static constexpr bool layers_ok = (true && ... && layer_ok<Ps>());
 };
 
 // Why an attempt was stopped before it answered: its own timeout, the gather's deadline,
 // the gather's cancellation, or another attempt of the same shard won (a hedge).
-enum class stop_reason : unsigned char { none, timeout, deadline, cancelled, lost };
-// What an attempt is: a shard's first, a retry after a failure, or a hedge beside another.
-enum class attempt_kind : unsigned char { first, retry, hedge };
+// gave_up: the completion rule could no longer be met (sg::partial's fail_fast).
+enum class stop_reason : unsigned char { none, timeout, deadline, cancelled, lost, gave_up };
+using events::attempt_kind;
+
+// The attempt layers among a pipeline's policies, in the order given (a std::tuple).
+template <class... Ps>
+auto layers_of(std::tuple<Ps...> const& policies) {
+  return std::apply(
+      [](auto const&... p) {
+        return std::tuple_cat([](auto const& one) {
+          if constexpr (attempt_layer<std::remove_cvref_t<decltype(one)>>)
+            return std::tuple<std::remove_cvref_t<decltype(one)>>(one);
+          else
+            return std::tuple<>();
+        }(p)...);
+      },
+      policies);
+}
 
 // The policies one gather applies (detail::no_policy for each it does not have).
-template <class Deadline, class Timeout, class Retry, class Hedge, class Breaker, class Observe, class Stats>
+template <class Deadline, class Timeout, class Retry, class Hedge, class Breaker, class Observe, class Stats,
+          class Layers>
 struct gather_policies {
   Deadline deadline;
   Timeout timeout;
@@ -195,8 +222,13 @@ struct gather_policies {
   partial rule;
   Observe observe;
   Stats stats;
+  Layers layers;  // a std::tuple of attempt layers, outermost first
   using clock = gather_clock_t<Deadline, Timeout, Retry, Hedge, Breaker>;
+  static constexpr std::size_t layer_count = std::tuple_size_v<Layers>;
 };
+
+template <class R, class State, class Pipeline>
+void launch_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_kind kind, Pipeline const& pipe);
 
 // The state of one asynchronous gather, shared by every child completion handler and
 // timer. Everything but `started_` (sync tasks claim their shard from other threads) is
@@ -205,8 +237,9 @@ struct gather_policies {
 // Children: every shard attempt (a slot: its cancellation signal, its timeout timer, the
 // replica it went to) and every timer (deadline, retry waits, hedge delays) is counted in
 // pending_; the gather completes when the last one has completed.
-template <class R, class Acc, class Req, class Handler, class DefaultEx, class Pols>
-class async_gather_state : public std::enable_shared_from_this<async_gather_state<R, Acc, Req, Handler, DefaultEx, Pols>> {
+template <class R, class Acc, class Req, class Handler, class DefaultEx, class Pols, class Pipeline>
+class async_gather_state
+    : public std::enable_shared_from_this<async_gather_state<R, Acc, Req, Handler, DefaultEx, Pols, Pipeline>> {
   using Deadline = decltype(Pols::deadline);
   using Timeout = decltype(Pols::timeout);
   using Retry = decltype(Pols::retry);
@@ -227,8 +260,9 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   using clock = typename Pols::clock;
   using handler_executor = boost::asio::associated_executor_t<Handler, DefaultEx>;
   using result_type = gathered<std::remove_cvref_t<decltype(std::declval<Acc&&>().finish())>>;
-  // Starts an attempt of child j (set by the initiation, which knows the shards' types).
-  using launch_fn = void (*)(std::shared_ptr<async_gather_state> const&, std::size_t, attempt_kind, void const*);
+  using strand_type = boost::asio::strand<handler_executor>;
+  using request_type = Req;
+  static constexpr bool layered = Pols::layer_count != 0;
   // Tells a replica set how an attempt on its replica ended.
   using replica_end_fn = void (*)(void const*, std::size_t, std::chrono::nanoseconds, attempt_end);
   static constexpr std::size_t refused_attempt = static_cast<std::size_t>(-1);
@@ -253,13 +287,14 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   }
 
   template <class Merge>
-  async_gather_state(Merge const& merge, Req request, Handler handler, DefaultEx const& fallback, targets const& t,
-                     Pols policies)
-      : request_(std::move(request)),
+  async_gather_state(Pipeline const& pipe, Merge const& merge, Req request, Handler handler, DefaultEx const& fallback,
+                     targets const& t, Pols policies)
+      : pipe_(&pipe),
+        request_(std::move(request)),
         handler_(std::move(handler)),
         work_(boost::asio::get_associated_executor(handler_, fallback)),
         strand_(boost::asio::make_strand(work_.get_executor())),
-        sink_(merge),
+        sink_(merge_for_request(merge, request_)),
         targets_(t),
         pols_(std::move(policies)),
         per_child_(1 + extra_slots()),
@@ -273,18 +308,44 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
                                       : (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}());
     }
     if constexpr (present<Hedge>) hedge_timers_.reset(new std::optional<timer_t<Hedge>>[t.count()]);
-    if constexpr (collecting && plan_text<Merge>::available) stats_.set_plan(plan_text<Merge>::of(merge));
+    if constexpr (collecting && plan_text<Merge>::available)
+      stats_.set_plan(plan_text<Merge>::of(merge_for_request(merge, request_)));
   }
 
-  void set_launch(launch_fn f, void const* pipeline) noexcept {
-    launch_ = f;
-    pipeline_ = pipeline;
-  }
+  Pipeline const& pipeline() const noexcept { return *pipe_; }
+  Pols const& policies() const noexcept { return pols_; }
 
   Req const& request() const noexcept { return request_; }
   auto const& strand() const noexcept { return strand_; }
   handler_executor executor() const { return work_.get_executor(); }
   targets const& target_list() const noexcept { return targets_; }
+
+  // Whether attempt s of child j is still the attempt `id` and has not completed: a
+  // completion that fails this test (a shard or a layer completing twice) is ignored.
+  bool current(std::size_t j, std::size_t s, std::uint64_t id) noexcept {
+    attempt_slot const& a = slot(j, s);
+    return a.live && a.id == id;
+  }
+  std::uint64_t id_of(std::size_t j, std::size_t s) noexcept { return slot(j, s).id; }
+  // Below the layers: true for the first completion of the call of attempt `id` only.
+  bool first_inner_completion(std::size_t j, std::size_t s, std::uint64_t id) noexcept {
+    attempt_slot& a = slot(j, s);
+    if (!a.live || a.id != id || a.called_back) return false;
+    a.called_back = true;
+    return true;
+  }
+  attempt_context<strand_type> context(std::size_t j, std::size_t s, attempt_kind kind) {
+    attempt_slot& a = slot(j, s);
+    return attempt_context<strand_type>(targets_[j], a.replica, a.number, kind, strand_, a.signal.slot());
+  }
+  // The request layer `level` (or, at layer_count, the call) is given: `r` itself when it is
+  // the request the level above was given (a layer that passes its own on), else a copy
+  // kept in the attempt until it completes, so that a layer may hold its request, and a
+  // sync shard read it later on another thread. The gather's request is never copied.
+  Req const& keep_request(std::size_t j, std::size_t s, std::size_t level, Req const& r, Req const* given) {
+    if (&r == given) return r;
+    return slot(j, s).requests[level - 1].emplace(r);
+  }
 
   // A sync task claims its shard; false when the gather cancelled it first.
   bool claim(std::size_t j) noexcept { return !started_[j].exchange(true, std::memory_order_acq_rel); }
@@ -353,6 +414,8 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     ++c.in_flight;
     c.busy_replicas |= bit(r);
     a.live = true;
+    a.called_back = false;
+    for (auto& kept : a.requests) kept.reset();
     a.stop = stop_reason::none;
     a.id = ++next_id_;
     a.replica = r;
@@ -377,10 +440,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
       }));
     }
     if (kind == attempt_kind::hedge) emit(events::hedge{targets_[j], a.number});
-    emit(events::attempt_start{targets_[j], r, a.number,
-                               kind == attempt_kind::first   ? events::attempt_kind::first
-                               : kind == attempt_kind::retry ? events::attempt_kind::retry
-                                                             : events::attempt_kind::hedge});
+    emit(events::attempt_start{targets_[j], r, a.number, kind});
     if (kind != attempt_kind::hedge) {
       c.round_start = a.start;
       arm_hedge(j);
@@ -402,11 +462,12 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
            stop_reason::none);
   }
 
-  // Attempt s of child j answered (on the strand).
-  void attempt_value(std::size_t j, std::size_t s, R&& value) {
+  // Attempt s of child j answered (on the strand), if it is still attempt `id`.
+  void attempt_value(std::size_t j, std::size_t s, std::uint64_t id, R&& value) {
+    if (!current(j, s, id)) return;  // a second completion
     const stop_reason stop = slot(j, s).stop;
     if (stop == stop_reason::timeout || stop == stop_reason::deadline) {  // a sync shard answered too late
-      attempt_failure(j, s, failure_info{make_error_code(errc::timeout), {}});
+      attempt_failure(j, s, id, failure_info{make_error_code(errc::timeout), {}});
       return;
     }
     const auto elapsed = end_slot(j, s, attempt_end::success);
@@ -431,8 +492,9 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     answered(j, std::move(value));
   }
 
-  // Attempt s of child j failed (on the strand).
-  void attempt_failure(std::size_t j, std::size_t s, failure_info&& f) {
+  // Attempt s of child j failed (on the strand), if it is still attempt `id`.
+  void attempt_failure(std::size_t j, std::size_t s, std::uint64_t id, failure_info&& f) {
+    if (!current(j, s, id)) return;  // a second completion
     attempt_slot& a = slot(j, s);
     const stop_reason stop = a.stop;
     const bool aborted = f.error == std::errc::operation_canceled || f.error == errc::cancelled ||
@@ -443,6 +505,8 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
       f = {make_error_code(errc::timeout), "the gather's deadline passed"};
     else if (aborted && stop == stop_reason::cancelled)
       f = {make_error_code(errc::cancelled), "cancelled with the gather"};
+    else if (aborted && stop == stop_reason::gave_up)
+      f = {make_error_code(errc::cancelled), gave_up_words};
     const bool own = stop == stop_reason::none || stop == stop_reason::timeout;  // the shard's failure
     const auto elapsed = end_slot(j, s, own ? attempt_end::failure : attempt_end::cancelled);
     if constexpr (wants<events::attempt_end>()) {
@@ -451,6 +515,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
                                       : stop == stop_reason::timeout  ? attempt_outcome::timed_out
                                       : stop == stop_reason::deadline ? attempt_outcome::deadline
                                       : stop == stop_reason::cancelled ? attempt_outcome::cancelled
+                                      : stop == stop_reason::gave_up   ? attempt_outcome::cancelled
                                                                        : attempt_outcome::lost;
       emit(events::attempt_end{targets_[j], a.replica, a.number, outcome, elapsed, f.error, f.what, std::nullopt});
     }
@@ -499,6 +564,8 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
 
   struct attempt_slot {
     boost::asio::cancellation_signal signal;
+    // Requests layers changed: [l - 1] for level l below the first layer (none without layers).
+    std::array<std::optional<Req>, Pols::layer_count> requests;
     std::optional<timer_t<Timeout>> timer;
     typename clock::time_point start{};
     std::uint64_t id = 0;
@@ -508,6 +575,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     void const* set = nullptr;
     replica_end_fn end = nullptr;
     bool live = false;
+    bool called_back = false;  // the call below the layers completed
     bool timed = false;  // start was read: a breaker, a replica set or a tracker uses the duration
     stop_reason stop = stop_reason::none;
   };
@@ -566,6 +634,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     const auto elapsed =
         a.timed ? std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - a.start) : std::chrono::nanoseconds{};
     a.live = false;
+    a.signal.slot().clear();  // a layer's handler never outlives its attempt
     --c.in_flight;
     c.busy_replicas &= ~bit(a.replica);
     if constexpr (present<Timeout>) a.timer->cancel();
@@ -576,7 +645,9 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   void cancel_slot(std::size_t j, std::size_t s, boost::asio::cancellation_type type, stop_reason why) {
     attempt_slot& a = slot(j, s);
     if (a.stop == stop_reason::none || a.stop == stop_reason::lost) a.stop = why;
-    if (claim(j)) return;  // a sync shard not started yet: it never will be; its task reports it
+    // A sync shard not started yet never will be; its task reports it. With layers, one of
+    // them may hold the attempt before the shard's task exists: the slot tells it.
+    if (claim(j) && !layered) return;
     a.signal.emit(type);
   }
 
@@ -647,18 +718,32 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     if constexpr (present<Hedge>)
       if (hedge_timers_[j]) hedge_timers_[j]->cancel();
     if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
+    check_fail_fast();
   }
 
+  // fail_fast: once the shards still working cannot make up the rule, they are stopped.
+  void check_fail_fast() {
+    if (pols_.rule.fail_fast && !stopping() &&
+        !pols_.rule.accepts(sink_.succeeded() + shards_outstanding_, targets_.count()))
+      cancel_all(boost::asio::cancellation_type::terminal, errc::partial_result);
+  }
+
+  bool stopping() const noexcept { return cancelled_ || deadline_passed_ || gave_up_; }
+  static constexpr char const* gave_up_words = "cancelled: the completion rule could no longer be met";
+
   // The deadline passed or the gather was cancelled: every outstanding child is cancelled.
+  // (errc::partial_result: the completion rule can no longer be met, sg::partial's fail_fast.)
   void cancel_all(boost::asio::cancellation_type type, errc why) {
     if (shards_outstanding_ == 0) return;  // every shard answered: nothing to cancel or to time out
     if (why == errc::timeout) {
       deadline_passed_ = true;
     } else {
-      cancelled_ = true;
+      (why == errc::partial_result ? gave_up_ : cancelled_) = true;
       if (deadline_timer_) deadline_timer_->cancel();
     }
-    const stop_reason reason = why == errc::timeout ? stop_reason::deadline : stop_reason::cancelled;
+    const stop_reason reason = why == errc::timeout          ? stop_reason::deadline
+                               : why == errc::partial_result ? stop_reason::gave_up
+                                                             : stop_reason::cancelled;
     for (std::size_t j = 0; j < children_.size(); ++j) {
       child const& c = children_[j];
       if (c.finished) continue;
@@ -686,7 +771,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     } else {
       auto const& policy = pols_.retry;
       child& c = children_[j];
-      if (cancelled_ || deadline_passed_ || c.attempts >= policy.max_attempts || !policy.retryable(f.error))
+      if (stopping() || c.attempts >= policy.max_attempts || !policy.retryable(f.error))
         return false;
       if (policy.budget != nullptr && !policy.budget->may_retry()) return false;
       auto& r = retries_[j];
@@ -734,18 +819,20 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
       c.waiting = false;
       // The budget is asked again: other shards may have drained it during the wait.
       retry_budget* b = pols_.retry.budget;
-      if (elapsed && !cancelled_ && !deadline_passed_ && (b == nullptr || b->may_retry())) {
+      if (elapsed && !stopping() && (b == nullptr || b->may_retry())) {
         hold();
-        launch_(this->shared_from_this(), j, attempt_kind::retry, pipeline_);
+        launch_attempt<R>(this->shared_from_this(), j, attempt_kind::retry, *pipe_);
         release();
         return;
       }
       failure_info f = std::move(*retries_[j].failure);
       if (deadline_passed_) f = {make_error_code(errc::timeout), "the gather's deadline passed"};
       if (cancelled_) f = {make_error_code(errc::cancelled), "cancelled with the gather"};
+      if (gave_up_) f = {make_error_code(errc::cancelled), gave_up_words};
       sink_.take_failure(targets_[j], std::move(f), c.attempts);
       c.finished = true;
       if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
+      check_fail_fast();
     }
   }
 
@@ -777,15 +864,15 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   void on_hedge_delay(std::size_t j, bool elapsed, unsigned generation) {
     if constexpr (present<Hedge>) {
       child& c = children_[j];
-      if (!elapsed || generation != c.hedge_generation || c.finished || c.waiting || c.in_flight == 0 || cancelled_ ||
-          deadline_passed_ || c.hedges >= pols_.hedge.max_extra)
+      if (!elapsed || generation != c.hedge_generation || c.finished || c.waiting || c.in_flight == 0 || stopping() ||
+          c.hedges >= pols_.hedge.max_extra)
         return;
       retry_budget* b = hedge_budget();
       if (b != nullptr && !b->may_retry()) return;
       const unsigned before = c.attempts;
       ++c.hedges;
       hold();
-      launch_(this->shared_from_this(), j, attempt_kind::hedge, pipeline_);
+      launch_attempt<R>(this->shared_from_this(), j, attempt_kind::hedge, *pipe_);
       if (c.attempts == before) {
         --c.hedges;  // no replica admitted it
       } else {
@@ -841,6 +928,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
     }
   }
 
+  Pipeline const* pipe_;
   Req request_;
   Handler handler_;
   boost::asio::executor_work_guard<handler_executor> work_;
@@ -863,8 +951,6 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   std::unique_ptr<retry_slot[]> retries_;
   std::unique_ptr<std::optional<timer_t<Hedge>>[]> hedge_timers_;
   std::mt19937_64 rng_;
-  launch_fn launch_ = nullptr;
-  void const* pipeline_ = nullptr;
   std::uint64_t next_id_ = 0;
   typename clock::time_point started_at_{};  // read for an observer or statistics only
   // Statistics (sg::collect_stats), fed by emit() like an observer; on the strand only.
@@ -872,6 +958,7 @@ class async_gather_state : public std::enable_shared_from_this<async_gather_stat
   std::size_t pending_ = 0;  // children not completed: attempts and timers
   bool cancelled_ = false;
   bool deadline_passed_ = false;
+  bool gave_up_ = false;  // the completion rule could no longer be met (fail_fast)
 };
 
 // Tells replica set Set that an attempt on replica r ended.
@@ -880,13 +967,46 @@ void replica_finished(void const* set, std::size_t r, std::chrono::nanoseconds e
   static_cast<Set const*>(set)->finished(r, elapsed, how);
 }
 
-// Runs one attempt of child j in slot s on `shard` (a shard, or one replica of a set).
-template <class R, class State, class S, class Exec>
-void run_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_t s, S& shard, Exec const& exec) {
-  using request_type = std::remove_cvref_t<decltype(state->request())>;
+// Where an attempt's outcome goes (on the strand): to the gather, for attempt `id` of
+// child j in slot s...
+template <class R, class State>
+struct to_gather {
+  std::shared_ptr<State> state;
+  std::size_t j, s;
+  std::uint64_t id;
+  void operator()(outcome<R>&& o) const {
+    if (o.index() == 0)
+      state->attempt_value(j, s, id, std::get<0>(std::move(o)));
+    else
+      state->attempt_failure(j, s, id, std::get<1>(std::move(o)));
+  }
+};
+
+// ...or, below the last layer, to the handler that layer gave `next` (once: a shard that
+// completes twice does not reach the layer twice).
+template <class R, class State, class Handler>
+struct to_layer {
+  std::shared_ptr<State> state;
+  std::size_t j, s;
+  std::uint64_t id;
+  std::shared_ptr<Handler> handler;  // shared: a sync shard's task must be copyable
+  void operator()(outcome<R>&& o) const {
+    if (!state->first_inner_completion(j, s, id)) return;
+    if (o.index() == 0)
+      std::move (*handler)(attempt_result<R>(std::get<0>(std::move(o))));
+    else
+      std::move (*handler)(attempt_result<R>(std::get<1>(std::move(o))));
+  }
+};
+
+// Calls `shard` with `request` for attempt s of child j (the innermost step of an
+// attempt, below every layer) and hands its outcome to `deliver` on the strand.
+template <class R, class State, class S, class Exec, class Deliver>
+void call_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_t s, S& shard, Exec const& exec,
+                  typename State::request_type const& request, Deliver deliver) {
+  using request_type = typename State::request_type;
   if constexpr (async_shard_for<S, request_type>) {
-    state->claim(j);  // async children are cancelled through their slot, never skipped
-    auto on_done = [state, j, s](auto ec, auto&& answer) {
+    auto on_done = [deliver](auto ec, auto&& answer) {
       if constexpr (std::is_same_v<decltype(ec), std::exception_ptr>) {
         if (ec) {
           failure_info f;
@@ -895,46 +1015,132 @@ void run_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_t
           } catch (...) {
             f = current_failure();  // a std::system_error keeps its code, any exception its words
           }
-          state->attempt_failure(j, s, std::move(f));
+          deliver(outcome<R>(std::in_place_index<1>, std::move(f)));
           return;
         }
-        state->attempt_value(j, s, R(std::forward<decltype(answer)>(answer)));
+        deliver(outcome<R>(std::in_place_index<0>, R(std::forward<decltype(answer)>(answer))));
       } else if (ec) {
         std::error_code code = ec;
-        state->attempt_failure(j, s, failure_info{code, code.message()});
+        deliver(outcome<R>(std::in_place_index<1>, failure_info{code, code.message()}));
       } else {
-        state->attempt_value(j, s, R(std::forward<decltype(answer)>(answer)));
+        deliver(outcome<R>(std::in_place_index<0>, R(std::forward<decltype(answer)>(answer))));
       }
     };
     try {
-      shard.async_execute(state->request(),
-                          boost::asio::bind_cancellation_slot(
-                              state->slot_of(j, s), boost::asio::bind_executor(state->strand(), std::move(on_done))));
+      shard.async_execute(request, boost::asio::bind_cancellation_slot(
+                                       state->slot_of(j, s), boost::asio::bind_executor(state->strand(), std::move(on_done))));
     } catch (...) {  // the shard threw while starting: a failure, delivered like any other
-      boost::asio::post(state->strand(), [state, j, s, f = current_failure()]() mutable {
-        state->attempt_failure(j, s, std::move(f));
+      boost::asio::post(state->strand(), [deliver, f = current_failure()]() mutable {
+        deliver(outcome<R>(std::in_place_index<1>, std::move(f)));
       });
     }
   } else {
-    state->unclaim(j);
-    auto task = [state, j, s, &shard]() noexcept {
+    auto task = [state, j, deliver, &shard, &request]() noexcept {
       std::optional<outcome<R>> o;
       if (state->claim(j)) {
-        o.emplace(call_shard<R>(shard, state->request()));
+        o.emplace(call_shard<R>(shard, request));
       } else {
         o.emplace(std::in_place_index<1>, failure_info{make_error_code(errc::cancelled), "cancelled before it started"});
       }
-      boost::asio::post(state->strand(), [state, j, s, o = std::move(*o)]() mutable {
-        if (o.index() == 0)
-          state->attempt_value(j, s, std::get<0>(std::move(o)));
-        else
-          state->attempt_failure(j, s, std::get<1>(std::move(o)));
-      });
+      boost::asio::post(state->strand(), [deliver, o = std::move(*o)]() mutable { deliver(std::move(o)); });
     };
+    (void)s;
     if constexpr (std::is_same_v<Exec, inline_executor>)
       boost::asio::post(state->executor(), std::move(task));
     else
       exec.execute(std::move(task));
+  }
+}
+
+// What a layer's `done` is: completes attempt s of child j (once; from any thread). Always
+// posted to the strand, never run inside the call: a layer may call it from inside the
+// attempt's cancellation handler, which the completion then clears.
+template <class R, class State>
+struct layer_done {
+  std::shared_ptr<State> state;
+  std::size_t j, s;
+  std::uint64_t id;
+
+  void operator()(attempt_result<R>&& r) const { deliver(std::move(r)); }
+  void operator()(attempt_result<R> const& r) const { deliver(attempt_result<R>(r)); }
+  void operator()(attempt_error e) const { deliver(attempt_result<R>(std::move(e))); }
+
+ private:
+  void deliver(attempt_result<R>&& r) const {
+    boost::asio::post(state->strand(), [st = state, j = j, s = s, id = id, r = std::move(r)]() mutable {
+      if (r.has_value())
+        st->attempt_value(j, s, id, std::move(r).value());
+      else
+        st->attempt_failure(j, s, id, std::move(r).error());
+    });
+  }
+};
+
+// The `next` layer I is given: runs layers I+1.. and then the call, completing `handler`
+// with the attempt's result (on the strand).
+template <std::size_t I, class R, class State, class S, class Exec>
+struct layer_next {
+  std::shared_ptr<State> state;
+  std::size_t j, s;
+  attempt_kind kind;
+  S* shard;
+  Exec const* exec;
+  typename State::request_type const* given;  // the request layer I - 1 was given
+
+  template <class Handler>
+  void operator()(typename State::request_type const& request, Handler&& handler) const;
+};
+
+// Runs layer I (of the pipeline's layers) for attempt s of child j, whose outcome goes to
+// `done`; past the last layer, calls the shard.
+// (`request` is kept until the attempt completes: the gather's, or a copy in the attempt.)
+template <std::size_t I, class R, class State, class S, class Exec, class Done>
+void run_layer(std::shared_ptr<State> const& state, std::size_t j, std::size_t s, attempt_kind kind, S& shard,
+               Exec const& exec, typename State::request_type const& request, Done&& done) {
+  auto const& layers = state->policies().layers;
+  if constexpr (I == std::tuple_size_v<std::remove_cvref_t<decltype(layers)>>) {
+    (void)kind;
+    state->slot_of(j, s).clear();  // the layers' handlers, if any: the shard gets the slot
+    using handler_type = std::remove_cvref_t<Done>;
+    call_attempt<R>(state, j, s, shard, exec, request,
+                    to_layer<R, State, handler_type>{state, j, s, state->id_of(j, s),
+                                                     std::make_shared<handler_type>(std::forward<Done>(done))});
+  } else {
+    auto const& layer = std::get<I>(layers);
+    layer(state->context(j, s, kind), request,
+          layer_next<I + 1, R, State, S, Exec>{state, j, s, kind, &shard, &exec, &request}, std::forward<Done>(done));
+  }
+}
+
+template <std::size_t I, class R, class State, class S, class Exec>
+template <class Handler>
+void layer_next<I, R, State, S, Exec>::operator()(typename State::request_type const& request, Handler&& handler) const {
+  run_layer<I, R>(state, j, s, kind, *shard, *exec, state->keep_request(j, s, I, request, given),
+                  std::forward<Handler>(handler));
+}
+
+// Runs one attempt of child j in slot s on `shard` (a shard, or one replica of a set):
+// through the pipeline's layers, if it has any, then the call.
+template <class R, class State, class S, class Exec>
+void run_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_t s, attempt_kind kind, S& shard,
+                 Exec const& exec) {
+  using request_type = typename State::request_type;
+  if constexpr (async_shard_for<S, request_type>)
+    state->claim(j);  // async children are cancelled through their slot, never skipped
+  else
+    state->unclaim(j);  // the task claims it, unless a cancellation does first
+  if constexpr (!State::layered) {
+    (void)kind;
+    call_attempt<R>(state, j, s, shard, exec, state->request(), to_gather<R, State>{state, j, s, state->id_of(j, s)});
+  } else {
+    const std::uint64_t id = state->id_of(j, s);
+    try {
+      run_layer<0, R>(state, j, s, kind, shard, exec, state->request(), layer_done<R, State>{state, j, s, id});
+    } catch (...) {  // a layer threw before calling next: the attempt's failure
+      boost::asio::post(state->strand(), [state, j, s, id, f = current_failure()]() mutable {
+        state->attempt_failure(j, s, id, std::move(f));
+      });
+    }
   }
 }
 
@@ -953,33 +1159,32 @@ void start_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_k
       const std::size_t s = state->admit(j, r, kind, &shard, &replica_finished<set_type>);
       if (s == State::refused_attempt) continue;
       shard.started(r);
-      run_attempt<R>(state, j, s, shard[r], exec);
+      run_attempt<R>(state, j, s, kind, shard[r], exec);
       return;
     }
     if (kind != attempt_kind::hedge) state->refused(j, shard.size());
   } else {
     const std::size_t s = state->admit(j, 0, kind);
     if (s != State::refused_attempt)
-      run_attempt<R>(state, j, s, shard, exec);
+      run_attempt<R>(state, j, s, kind, shard, exec);
     else if (kind != attempt_kind::hedge)
       state->refused(j, 1);
   }
 }
 
-// Starts another attempt of child j (a retry or a hedge): finds its shard (the state
-// cannot name the shards' types) — directly in a random-access range, by a walk otherwise.
+// Starts another attempt of child j (a retry or a hedge): finds its shard — directly in a
+// random-access range, by a walk otherwise.
 template <class R, class State, class Pipeline>
-void launch_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_kind kind, void const* p) {
-  auto const* pipe = static_cast<Pipeline const*>(p);
-  auto& set = pipe->shards();
+void launch_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_kind kind, Pipeline const& pipe) {
+  auto& set = pipe.shards();
   using set_type = std::remove_reference_t<decltype(set)>;
   if constexpr (shard_range<set_type> && std::ranges::random_access_range<set_type>) {
     auto&& shard = std::ranges::begin(set)[static_cast<std::ranges::range_difference_t<set_type>>(state->target_list()[j])];
-    start_attempt<R>(state, j, kind, shard, pipe->executor());
+    start_attempt<R>(state, j, kind, shard, pipe.executor());
   } else {
     std::size_t k = 0;
     for_each_target(set, state->target_list(), [&](std::size_t, auto& shard) {
-      if (k++ == j) start_attempt<R>(state, j, kind, shard, pipe->executor());
+      if (k++ == j) start_attempt<R>(state, j, kind, shard, pipe.executor());
     });
   }
 }
@@ -1008,16 +1213,14 @@ struct async_gather_initiation {
     using pols_type = gather_policies<decltype(policy_of<deadline_tag>(ps)), decltype(policy_of<timeout_tag>(ps)),
                                       decltype(policy_of<retry_tag>(ps)), decltype(policy_of<hedge_tag>(ps)),
                                       decltype(policy_of<breaker_tag>(ps)), decltype(policy_of<observe_tag>(ps)),
-                                      decltype(policy_of<collect_stats_tag>(ps))>;
-    pols_type pols{policy_of<deadline_tag>(ps), policy_of<timeout_tag>(ps), policy_of<retry_tag>(ps),
-                   policy_of<hedge_tag>(ps),    policy_of<breaker_tag>(ps), pipe->completion_rule(),
-                   policy_of<observe_tag>(ps),  policy_of<collect_stats_tag>(ps)};
-    using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback), pols_type>;
-    auto& set = pipe->shards();
-    targets t = pipe->route(request, shard_count(set));
-    auto state = std::make_shared<state_type>(pipe->merge(), std::move(request), std::forward<Handler>(handler),
+                                      decltype(policy_of<collect_stats_tag>(ps)), decltype(layers_of(ps))>;
+    pols_type pols{policy_of<deadline_tag>(ps), policy_of<timeout_tag>(ps),     policy_of<retry_tag>(ps),
+                   policy_of<hedge_tag>(ps),    policy_of<breaker_tag>(ps),     completion_rule(ps),
+                   policy_of<observe_tag>(ps),  policy_of<collect_stats_tag>(ps), layers_of(ps)};
+    using state_type = async_gather_state<R, Acc, Req, std::decay_t<Handler>, decltype(fallback), pols_type, Pipeline>;
+    targets t = pipe->targets_of(request);
+    auto state = std::make_shared<state_type>(*pipe, pipe->merge(), std::move(request), std::forward<Handler>(handler),
                                               fallback, t, std::move(pols));
-    state->set_launch(&launch_attempt<R, state_type, Pipeline>, pipe);
     state->watch_cancellation();
     Pipeline const* p = pipe;
     boost::asio::dispatch(state->strand(), [state, p] {

@@ -27,10 +27,8 @@
 
 namespace sg::detail {
 
-struct failure_info {
-  std::error_code error;
-  std::string what;
-};
+// A failure: its code and words (sg::attempt_error, in sg/error.hpp).
+using failure_info = attempt_error;
 
 // Describes the exception being handled. Call only inside a catch block.
 inline failure_info current_failure() {
@@ -112,6 +110,8 @@ class gather_sink {
 
   // Failures recorded so far (an answer the merge rejected is one).
   std::size_t failure_count() const noexcept { return failures_.size(); }
+  // Answers merged so far.
+  std::size_t succeeded() const noexcept { return succeeded_; }
 
   // Finishes the merge and applies the completion rule: `ec` is cleared on success, else
   // set to sg::errc::no_shards or sg::errc::partial_result.

@@ -46,7 +46,26 @@ template <class M, class Resp>
 using merge_result_t =
     std::remove_cvref_t<decltype(std::declval<accumulator_t<M, Resp>&&>().finish())>;
 
+// M is a merge that is also the request it merges: a typed query (sg::query(...)), whose
+// type is its shape and whose value carries the run-time parameters both halves need.
+// A pipeline ending in sg::gather(m) for such an M runs m when called without a request
+// (pipe(), pipe.async(token)); called with a request of type M it builds its merge from
+// that request, so the shards and the coordinator always run the same query; a request
+// that is a request_merge of another type is refused at compile time.
+template <class M>
+concept request_merge = requires { typename M::request_merge_tag; };
+
 namespace detail {
+
+// The merge a gather builds its accumulator from: the request itself when the merge is a
+// request_merge (a typed query) and the request is of its type, else the pipeline's merge.
+template <class Merge, class Req>
+constexpr decltype(auto) merge_for_request(Merge const& merge, Req const& request) noexcept {
+  if constexpr (request_merge<Merge> && std::is_same_v<Req, Merge>)
+    return (request);
+  else
+    return (merge);
+}
 
 // `m(responses)`: feeds answer i of the range as shard i's. Answers are moved from an
 // rvalue range and copied from an lvalue one.

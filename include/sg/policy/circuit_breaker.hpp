@@ -348,6 +348,10 @@ class breaker_registry {
 struct breaker_tag {
   static constexpr bool async_only = true;
 };
+namespace detail {
+template <>
+inline constexpr bool engine_kind<breaker_tag> = true;
+}  // namespace detail
 
 // The policy: every attempt first asks the breaker of its shard (and replica); refused,
 // it fails at once with sg::errc::circuit_open (not retryable by default). Outcomes feed

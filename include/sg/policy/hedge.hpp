@@ -147,6 +147,10 @@ class latency_tracker {
 struct hedge_tag {
   static constexpr bool async_only = true;
 };
+namespace detail {
+template <>
+inline constexpr bool engine_kind<hedge_tag> = true;
+}  // namespace detail
 
 template <class Timer = boost::asio::steady_timer>
 struct hedge {

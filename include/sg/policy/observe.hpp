@@ -36,8 +36,7 @@ namespace sg {
 
 namespace events {
 
-// Why an attempt started.
-enum class attempt_kind : unsigned char { first, retry, hedge };
+// Why an attempt started: events::attempt_kind, in sg/policy/policy.hpp (attempt layers see it too).
 // How an attempt ended.
 enum class attempt_outcome : unsigned char {
   answered,   // its answer is the shard's (or would have been, had another not won first)
@@ -48,14 +47,6 @@ enum class attempt_outcome : unsigned char {
   lost,       // another attempt of the shard finished first (a hedge race), so it was stopped
 };
 
-constexpr char const* to_string(attempt_kind k) noexcept {
-  switch (k) {
-    case attempt_kind::first: return "first";
-    case attempt_kind::retry: return "retry";
-    case attempt_kind::hedge: return "hedge";
-  }
-  return "?";
-}
 constexpr char const* to_string(attempt_outcome o) noexcept {
   switch (o) {
     case attempt_outcome::answered: return "answered";
@@ -135,6 +126,10 @@ struct gather_end {
 struct observe_tag {
   static constexpr bool async_only = true;
 };
+namespace detail {
+template <>
+inline constexpr bool engine_kind<observe_tag> = true;
+}  // namespace detail
 
 namespace detail {
 template <class O>

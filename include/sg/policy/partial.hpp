@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 namespace sg {
 
@@ -25,6 +26,15 @@ struct partial {
 
   // In [0, 1]; 1 means every shard must answer (the default rule).
   double min_success_ratio = 1.0;
+
+  // pipe.async: complete as soon as the rule can no longer be met — when the shards still
+  // working could not make up the ratio even if all of them answered — cancelling them
+  // (each recorded as a failure, sg::errc::cancelled, "the completion rule could no longer
+  // be met") instead of waiting; the answers merged so far are kept in the result, and
+  // the error is sg::errc::partial_result as it would have been. The gather still
+  // completes only after the cancelled shards have (children first). Without it (the
+  // default) every shard is waited for. The synchronous pipe(request) calls every shard.
+  bool fail_fast = false;
 
   // Throws std::invalid_argument unless min_success_ratio is in [0, 1] (NaN is not).
   void validate() const {
@@ -40,5 +50,17 @@ struct partial {
            static_cast<double>(succeeded) / static_cast<double>(targeted) >= min_success_ratio;
   }
 };
+
+namespace detail {
+// The completion rule among a pipeline's policies; every shard must answer without one.
+template <class... Ps>
+constexpr partial completion_rule(std::tuple<Ps...> const& policies) {
+  auto rule = policy_of<completion_rule_tag>(policies);
+  if constexpr (present<decltype(rule)>)
+    return rule;
+  else
+    return partial{};
+}
+}  // namespace detail
 
 }  // namespace sg

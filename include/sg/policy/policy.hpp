@@ -16,13 +16,46 @@
 namespace sg {
 
 // Kinds of policy (the others: deadline_tag and timeout_tag in time.hpp, retry_tag in
-// retry.hpp, breaker_tag in circuit_breaker.hpp, hedge_tag in hedge.hpp).
+// retry.hpp, breaker_tag in circuit_breaker.hpp, hedge_tag in hedge.hpp, observe_tag in
+// observe.hpp, collect_stats_tag in stats.hpp).
 struct completion_rule_tag {};
+
+// The kind of an attempt layer: a policy of the user's own that wraps each attempt on a
+// shard (sg/policy/layer.hpp). A pipeline takes any number of them, applied in the order
+// given, outermost first. Async only: a layer is an asynchronous operation.
+struct layer_tag {
+  static constexpr bool async_only = true;
+};
 
 template <class P>
 concept policy = requires { typename P::policy_tag; };
 
+namespace events {
+// Why an attempt started: a shard's first, a retry after a failure, or a hedge beside a
+// slow attempt. Observers (sg/policy/observe.hpp) and attempt layers both see it.
+enum class attempt_kind : unsigned char { first, retry, hedge };
+
+constexpr char const* to_string(attempt_kind k) noexcept {
+  switch (k) {
+    case attempt_kind::first: return "first";
+    case attempt_kind::retry: return "retry";
+    case attempt_kind::hedge: return "hedge";
+  }
+  return "?";
+}
+}  // namespace events
+
 namespace detail {
+
+// Whether the engine applies policies of kind Tag. Each of sg's policy headers says so of
+// its own kind; a policy of any other kind is refused by sg::with (it would be ignored),
+// unless it is an attempt layer.
+template <class Tag>
+inline constexpr bool engine_kind = false;
+template <>
+inline constexpr bool engine_kind<completion_rule_tag> = true;
+template <>
+inline constexpr bool engine_kind<layer_tag> = true;
 
 // What stands for a policy a pipeline does not have.
 struct no_policy {

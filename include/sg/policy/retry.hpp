@@ -44,6 +44,10 @@ namespace sg {
 struct retry_tag {
   static constexpr bool async_only = true;
 };
+namespace detail {
+template <>
+inline constexpr bool engine_kind<retry_tag> = true;
+}  // namespace detail
 
 // The exponential backoff base: initial · multiplier^(n−1) for the n-th retry, at most max.
 struct exponential {

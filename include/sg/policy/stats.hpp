@@ -81,6 +81,10 @@ struct query_stats {
 };
 
 struct collect_stats_tag {};
+namespace detail {
+template <>
+inline constexpr bool engine_kind<collect_stats_tag> = true;
+}  // namespace detail
 
 // The policy: every result of the pipeline carries its query_stats.
 struct collect_stats {

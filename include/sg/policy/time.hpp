@@ -36,9 +36,17 @@ namespace sg {
 struct deadline_tag {
   static constexpr bool async_only = true;
 };
+namespace detail {
+template <>
+inline constexpr bool engine_kind<deadline_tag> = true;
+}  // namespace detail
 struct timeout_tag {
   static constexpr bool async_only = true;
 };
+namespace detail {
+template <>
+inline constexpr bool engine_kind<timeout_tag> = true;
+}  // namespace detail
 
 namespace detail {
 template <class Duration>

@@ -410,6 +410,10 @@ struct typed_query {
   Limit limit_part;
   Colocated colocated_part;
 
+  // A query is its own request and merge (sg::request_merge): a pipeline built with
+  // sg::gather(q) runs q, or a query of q's type given as the request, on both halves.
+  using request_merge_tag = void;
+
   // Whether the result is one row per group (group_by or aggregate given).
   static constexpr bool grouped = has_clause<GroupBy> || has_clause<Aggregate>;
   // Whether shards answer partial states (grouped, and groups may span shards).
