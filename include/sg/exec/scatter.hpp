@@ -126,8 +126,8 @@ class gather_sink {
       ec = errc::no_shards;
     else if (!rule.accepts(succeeded_, targeted))
       ec = errc::partial_result;
-    else
-      ec.clear();
+    else if (ec)
+      ec.clear();  // only when set: clear() asks for the system category, an out-of-line call
     return g;
   }
 
