@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <system_error>
@@ -199,5 +200,29 @@ TEST_CASE("min and max of doubles follow PostgreSQL's order, bit for bit, howeve
     CHECK(bits(hi.finish(fold(hi, rows))) == bits(want_max));
     CHECK(bits(lo.finish(fold_split(lo, rows, rng))) == bits(want_min));
     CHECK(bits(hi.finish(fold_split(hi, rows, rng))) == bits(want_max));
+  }
+}
+
+TEST_CASE("min and max of an optional double: the zero and the NaN they give do not depend on the order",
+          "[agg][minmax][float-order]") {
+  struct cell {
+    std::optional<double> v;
+  };
+  const auto lo = sg::agg::min(&cell::v);
+  const auto hi = sg::agg::max(&cell::v);
+  auto bits = [](std::optional<double> x) { return std::bit_cast<std::uint64_t>(x.value()); };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (bool negative_first : {false, true}) {
+    std::vector<cell> rows{{negative_first ? -0.0 : 0.0}, {negative_first ? 0.0 : -0.0}};
+    auto fold_cells = [&](auto const& a) {
+      auto s = a.template init<cell>();
+      for (auto const& r : rows) a.update(s, r);
+      return a.finish(s);
+    };
+    CHECK(bits(fold_cells(lo)) == bits(-0.0));
+    CHECK(bits(fold_cells(hi)) == bits(0.0));
+    rows.push_back({-nan});
+    CHECK(bits(fold_cells(hi)) == bits(nan));  // the quiet NaN, whatever the row's sign bit
+    CHECK(bits(fold_cells(lo)) == bits(-0.0));
   }
 }
