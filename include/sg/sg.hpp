@@ -26,6 +26,7 @@
 #include <sg/merge/protocol.hpp>
 #include <sg/merge/sorted.hpp>
 #include <sg/merge/top_k.hpp>
+#include <sg/order.hpp>
 #include <sg/pipeline.hpp>
 #include <sg/replicas.hpp>
 #include <sg/policy/partial.hpp>

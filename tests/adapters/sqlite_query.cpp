@@ -4,6 +4,7 @@
 #include <sg/agg/minmax.hpp>
 #include <sg/agg/sum.hpp>
 #include <sg/agg/variance.hpp>
+#include <sg/order.hpp>
 #include <sg/partition/jump.hpp>
 #include <sg/partition/split.hpp>
 #include <sg/pipeline.hpp>
@@ -14,11 +15,14 @@
 #include "adapters/sales.hpp"
 #include "support/seed.hpp"
 
+#include <boost/container_hash/hash.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -284,4 +288,122 @@ TEST_CASE("sqlite typed queries: a shard without its table fails alone under sg:
   CHECK_THAT(r.failures[0].what, Catch::Contains("no table or view"));
   REQUIRE(r.value.size() == 1);
   CHECK(std::get<0>(r.value[0]) == 1u);
+}
+
+namespace {
+
+// A row with floating-point columns, for sg's total order on SQLite (docs/reliability.md).
+struct measure {
+  std::int64_t id;
+  double x;
+  std::optional<double> y;
+  friend bool operator==(measure const&, measure const&) = default;  // -0.0 == 0.0
+  friend std::size_t hash_value(measure const& m) {
+    std::size_t h = 0;
+    boost::hash_combine(h, m.id);
+    boost::hash_combine(h, sg::total_hash(m.x));
+    boost::hash_combine(h, sg::total_hash(m.y));
+    return h;
+  }
+};
+
+sq::table_shard<measure> measure_shard(std::vector<measure> const& rows) {
+  sq::table_shard<measure> s(":memory:", sq::table<measure>("measures", {"id", "x", "y"}));
+  s.table().create(s.database().connection_unlocked());
+  s.table().insert(s.database().connection_unlocked(), rows);
+  return s;
+}
+
+std::vector<measure> random_measures(std::mt19937_64& rng, std::size_t n) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  static const double pool[] = {inf, -inf, -0.0, 0.0, 1, 1, 2.5, -3, 7, 7};
+  std::vector<measure> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::optional<double> y;
+    if (rng() % 3 != 0) y = pool[rng() % std::size(pool)];
+    out.push_back({static_cast<std::int64_t>(i), pool[rng() % std::size(pool)], y});
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite typed queries: ±inf and -0.0 order, group and aggregate as sg::local::run does",
+          "[adapters][sqlite][query][float-order][property]") {
+  SG_SEEDED_RNG(rng);
+  constexpr double qnan = std::numeric_limits<double>::quiet_NaN();
+  for (int round = 0; round < 10; ++round) {
+    const auto rows = random_measures(rng, rng() % 120);
+    auto shard = measure_shard(rows);
+    INFO("round " << round << ", " << rows.size() << " rows");
+    // Rows compare with measure's ==, so a -0.0 that SQLite read back as 0.0 is equal.
+    auto same = [&](auto const& q) {
+      INFO(shard.sql_of(q));
+      CHECK(shard.execute(q) == sg::local::run(q, rows));
+    };
+    same(sg::query(sg::order_by(&measure::x)));
+    same(sg::query(sg::order_by(sg::desc(&measure::y), &measure::x), sg::limit(7, 2)));
+    same(sg::query(sg::where(sg::gt(&measure::x, 0.0) && sg::le(&measure::y, 7.0))));
+    // A NaN constant: SQLite cannot bind it, so sg compares (NaN above every number).
+    same(sg::query(sg::where(sg::lt(&measure::x, qnan))));
+    same(sg::query(sg::where(sg::eq(&measure::y, qnan) || sg::ge(&measure::y, qnan))));
+    same(sg::query(sg::where(sg::between(&measure::x, 0.0, qnan) && !sg::in(&measure::y, {qnan, 1.0}))));
+    same(sg::query(sg::distinct(), sg::order_by(&measure::x)));
+    auto same_groups = [&](auto const& q) {
+      INFO(shard.sql_of(q));
+      std::vector<decltype(shard.execute(q))> answers;
+      answers.push_back(shard.execute(q));
+      auto got = q(std::move(answers));
+      auto want = sg::local::evaluate(q, rows);
+      std::ranges::sort(got, sg::total_less);
+      std::ranges::sort(want, sg::total_less);
+      CHECK(got.size() == want.size());
+      CHECK(std::ranges::equal(got, want, sg::total_equal));
+    };
+    same_groups(sg::query(sg::group_by(&measure::x), sg::aggregate(sg::agg::count(), sg::agg::min(&measure::y))));
+    same_groups(sg::query(sg::group_by(&measure::y), sg::aggregate(sg::agg::max(&measure::x), sg::agg::sum(&measure::x))));
+    same_groups(sg::query(sg::group_by([](measure const& m) { return -m.x; }), sg::aggregate(sg::agg::count())));
+    same_groups(sg::query(sg::aggregate(sg::agg::min(&measure::x), sg::agg::max(&measure::y))));
+  }
+}
+
+TEST_CASE("sqlite typed queries: a NaN never enters SQLite, which would store it as NULL",
+          "[adapters][sqlite][query][float-order]") {
+  constexpr double qnan = std::numeric_limits<double>::quiet_NaN();
+  auto bad_input = [](auto&& f, std::string const& text) {
+    try {
+      f();
+      FAIL("no error; expected: " << text);
+    } catch (std::system_error const& e) {
+      CHECK(e.code() == sg::make_error_code(sg::errc::bad_input));
+      CHECK_THAT(e.what(), Catch::Contains(text));
+    }
+  };
+  auto shard = measure_shard({{1, 1.0, 2.0}});
+  auto& c = shard.database().connection_unlocked();
+  // Inserting a NaN is refused, all or none — into a NOT NULL column and into a nullable
+  // one (where SQLite would silently store NULL).
+  bad_input([&] { shard.table().insert(c, std::vector<measure>{{2, 3.0, 1.0}, {3, qnan, 1.0}}); }, "is NaN");
+  bad_input([&] { shard.table().insert(c, std::vector<measure>{{4, 3.0, qnan}}); }, "is NaN");
+  CHECK(shard.execute(sg::query()).size() == 1u);
+  // What SQLite does with a NaN it is given: NULL (so sg refuses to give it one).
+  {
+    ::sqlite3_stmt* st = nullptr;
+    REQUIRE(::sqlite3_prepare_v2(c.native_handle(), "SELECT typeof(?)", -1, &st, nullptr) == SQLITE_OK);
+    ::sqlite3_bind_double(st, 1, qnan);
+    REQUIRE(::sqlite3_step(st) == SQLITE_ROW);
+    CHECK(std::string(reinterpret_cast<char const*>(::sqlite3_column_text(st, 0))) == "null");
+    ::sqlite3_finalize(st);
+  }
+  bad_input([&] { (void)c.rows<double>("SELECT ?", qnan); }, "parameter 1 is NaN");
+  // A projection that gives NaN fails the query in words, where sg::local::run has a group.
+  const auto q = sg::query(sg::group_by([](measure const& m) { return m.x * qnan; }), sg::aggregate(sg::agg::count()));
+  bad_input([&] { shard.execute(q); }, "a projection gave NaN");
+  CHECK(sg::local::run(q, std::vector<measure>{{1, 1.0, 2.0}}).size() == 1u);
+  // -0.0 goes in, and comes back as 0.0: equal in sg's order, not in its bits.
+  auto zero = measure_shard({{1, -0.0, -0.0}});
+  const auto back = zero.execute(sg::query());
+  REQUIRE(back.size() == 1u);
+  CHECK(back[0].x == 0.0);
+  CHECK_FALSE(std::signbit(back[0].x));
 }

@@ -7,9 +7,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <system_error>
@@ -159,5 +162,67 @@ TEST_CASE("variance merged with Chan's formula equals the two-pass variance", "[
       CHECK(var_pop.finish(s) == Approx(m2 / n).margin(1e-9 * std::max(1.0, m2 / n)));
       CHECK(sd_pop.finish(s) == Approx(std::sqrt(m2 / n)).margin(1e-6));
     }
+  }
+}
+
+TEST_CASE("min and max of doubles follow PostgreSQL's order, bit for bit, however the rows are split",
+          "[agg][minmax][float-order][property]") {
+  SG_SEEDED_RNG(rng);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const double pool[] = {nan, -nan, inf, -inf, -0.0, 0.0, 1.5, -2};
+  const auto lo = sg::agg::min(&row::d);
+  const auto hi = sg::agg::max(&row::d);
+  auto bits = [](double x) { return std::bit_cast<std::uint64_t>(x); };
+  for (int round = 0; round < 500; ++round) {
+    std::vector<row> rows(1 + rng() % 12);
+    for (auto& r : rows) r.d = pool[rng() % std::size(pool)];
+    // The reference: MIN is the least number, NaN only when there is none; MAX is NaN as
+    // soon as one value is, else the greatest number. Zeros: -0.0 for MIN, 0.0 for MAX.
+    bool any_nan = false, all_nan = true;
+    double least = inf, greatest = -inf;
+    bool any_number = false;
+    for (auto const& r : rows) {
+      if (std::isnan(r.d)) {
+        any_nan = true;
+        continue;
+      }
+      all_nan = false;
+      any_number = true;
+      if (r.d < least || (r.d == 0 && least == 0 && std::signbit(r.d))) least = r.d;
+      if (r.d > greatest || (r.d == 0 && greatest == 0 && !std::signbit(r.d))) greatest = r.d;
+    }
+    const double want_min = all_nan ? nan : least;
+    const double want_max = any_nan ? nan : greatest;
+    REQUIRE((any_number || all_nan));
+    INFO("round " << round << ", " << rows.size() << " rows");
+    CHECK(bits(lo.finish(fold(lo, rows))) == bits(want_min));
+    CHECK(bits(hi.finish(fold(hi, rows))) == bits(want_max));
+    CHECK(bits(lo.finish(fold_split(lo, rows, rng))) == bits(want_min));
+    CHECK(bits(hi.finish(fold_split(hi, rows, rng))) == bits(want_max));
+  }
+}
+
+TEST_CASE("min and max of an optional double: the zero and the NaN they give do not depend on the order",
+          "[agg][minmax][float-order]") {
+  struct cell {
+    std::optional<double> v;
+  };
+  const auto lo = sg::agg::min(&cell::v);
+  const auto hi = sg::agg::max(&cell::v);
+  auto bits = [](std::optional<double> x) { return std::bit_cast<std::uint64_t>(x.value()); };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (bool negative_first : {false, true}) {
+    std::vector<cell> rows{{negative_first ? -0.0 : 0.0}, {negative_first ? 0.0 : -0.0}};
+    auto fold_cells = [&](auto const& a) {
+      auto s = a.template init<cell>();
+      for (auto const& r : rows) a.update(s, r);
+      return a.finish(s);
+    };
+    CHECK(bits(fold_cells(lo)) == bits(-0.0));
+    CHECK(bits(fold_cells(hi)) == bits(0.0));
+    rows.push_back({-nan});
+    CHECK(bits(fold_cells(hi)) == bits(nan));  // the quiet NaN, whatever the row's sign bit
+    CHECK(bits(fold_cells(lo)) == bits(-0.0));
   }
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -104,5 +105,30 @@ TEST_CASE("selectivity: random predicate trees stay between 0 and 1 and AND neve
     CHECK(either >= std::max(sp, sq) - 1e-12);
     CHECK(either <= 1.0);
     CHECK(both >= 0.0);
+  }
+}
+
+TEST_CASE("selectivity: a NaN constant or infinite min and max give an estimate, not NaN",
+          "[cost][selectivity][float-order]") {
+  SG_SEEDED_RNG(rng);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  auto rows = sample(rng, 2000);
+  const auto t = sg::cost::collect(rows, &row::x);
+  // NaN is above every number (sg's total order): every row is below it, none above.
+  CHECK(sg::cost::selectivity(sg::lt(&row::x, nan), t) == Approx(actual(sg::lt(&row::x, nan), rows)).margin(0.01));
+  CHECK(sg::cost::selectivity(sg::gt(&row::x, nan), t) == Approx(0.0).margin(0.01));
+  CHECK(actual(sg::lt(&row::x, nan), rows) == 1.0);
+  // Statistics without a histogram whose min and max are infinite.
+  sg::cost::column_stats c;
+  c.rows = 100;
+  c.distinct = 10;
+  c.min = -inf;
+  c.max = inf;
+  const auto only_bounds = sg::cost::table(100, 16, sg::cost::column(&row::x, c));
+  for (double probe : {nan, -inf, 0.0, inf}) {
+    const double s = sg::cost::selectivity(sg::lt(&row::x, probe), only_bounds);
+    INFO(probe);
+    CHECK((s >= 0.0 && s <= 1.0));
   }
 }

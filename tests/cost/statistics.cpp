@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -121,4 +123,45 @@ TEST_CASE("table: user-supplied statistics", "[cost][statistics]") {
   const auto t = sg::cost::table(1e6, 120, sg::cost::column(&row::k, region));
   CHECK(t.find(&row::k)->distinct == 20);
   CHECK(t.find(&row::x) == nullptr);
+}
+
+TEST_CASE("collect and merge: NaN and ±inf leave min, max and the histogram usable, whatever the order",
+          "[cost][statistics][float-order][property]") {
+  SG_SEEDED_RNG(rng);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const double pool[] = {nan, -nan, inf, -inf, -0.0, 0.0, 1, 2, 3, 50};
+  for (int round = 0; round < 50; ++round) {
+    std::vector<row> all;
+    for (int i = 0, n = static_cast<int>(rng() % 200); i < n; ++i)
+      all.push_back({i, pool[rng() % std::size(pool)], std::nullopt, ""});
+    std::vector<std::vector<row>> shards(1 + rng() % 4);
+    for (auto const& r : all) shards[rng() % shards.size()].push_back(r);
+    const auto whole = sg::cost::collect(all, &row::x);  // threw on ±inf before: a non-finite bound
+    std::vector<std::remove_cvref_t<decltype(whole)>> parts;
+    for (auto const& s : shards) parts.push_back(sg::cost::collect(s, &row::x));
+    std::ranges::shuffle(parts, rng);
+    const auto merged = sg::cost::merge_all(parts);
+    // min and max are those of the values that are not NaN, for one table and merged.
+    std::optional<double> lo, hi;
+    for (auto const& r : all) {
+      if (std::isnan(r.x)) continue;
+      if (!lo || r.x < *lo) lo = r.x;
+      if (!hi || r.x > *hi) hi = r.x;
+    }
+    auto const& w = *whole.find(&row::x);
+    auto const& m = *merged.find(&row::x);
+    INFO("round " << round << ", " << all.size() << " rows");
+    CHECK(w.min == lo);
+    CHECK(w.max == hi);
+    CHECK(m.min == lo);
+    CHECK(m.max == hi);
+    for (auto const* s : {&w, &m}) {
+      for (double b : s->hist.bounds()) CHECK(std::isfinite(b));
+      for (double probe : {nan, -inf, 0.0, 2.5, inf}) {
+        const double f = s->hist.fraction_below(probe, true);
+        CHECK((f >= 0.0 && f <= 1.0));
+      }
+    }
+  }
 }

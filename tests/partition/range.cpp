@@ -5,7 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstddef>
+#include <limits>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -65,4 +68,29 @@ TEST_CASE("range over strings and with a comparator", "[partition][range]") {
   CHECK(down.shard_of(350) == 0);
   CHECK(down.shard_of(150) == 2);
   CHECK(down.shard_of(50) == 3);
+}
+
+TEST_CASE("range over doubles follows sg's total order: -0.0 is 0.0, and a NaN boundary holds the NaN keys",
+          "[partition][range][float-order]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  range p{std::vector<double>{0.0, 10.0, nan}};  // (< 0), [0, 10), [10, NaN), NaN
+  CHECK(p.shard_count() == 4);
+  CHECK(p.shard_of(-inf) == 0);
+  CHECK(p.shard_of(-0.0) == 1);  // -0.0 equals the boundary 0.0
+  CHECK(p.shard_of(0.0) == 1);
+  CHECK(p.shard_of(inf) == 2);
+  CHECK(p.shard_of(nan) == 3);
+  CHECK(p.shard_of(-nan) == 3);  // every NaN, whatever its sign
+  CHECK(p.shard_of(std::numeric_limits<double>::signaling_NaN()) == 3);
+  CHECK(std::ranges::equal(p.shards_for(5.0, nan), std::vector<std::size_t>{1, 2, 3}));
+  CHECK(std::ranges::equal(p.shards_for(nan, nan), std::vector<std::size_t>{3}));
+  CHECK(p.shards_for(nan, 5.0).empty());  // hi < lo
+  range only_nan{std::vector<double>{nan}};  // numbers on shard 0, NaN on shard 1
+  CHECK(only_nan.shard_of(inf) == 0);
+  CHECK(only_nan.shard_of(nan) == 1);
+  // Not strictly increasing in the total order: named in words.
+  CHECK_THROWS_AS(range(std::vector<double>{nan, 1.0}), std::invalid_argument);
+  CHECK_THROWS_WITH(range(std::vector<double>{1.0, nan, nan}), Catch::Contains("boundary 2 (nan) is not greater than boundary 1 (nan)"));
+  CHECK_THROWS_WITH(range(std::vector<double>{-0.0, 0.0}), Catch::Contains("boundary 1"));
 }

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <list>
 #include <optional>
 #include <random>
@@ -146,4 +147,15 @@ TEST_CASE("three-phase aggregation: a group split across slices is caught by the
   auto acc = q.colocated().accumulator<decltype(sg::local::merge_exchanged(q, inbox[0]))>();
   acc.add(0, sg::local::merge_exchanged(q, inbox[0]));
   CHECK_THROWS_WITH(acc.add(1, sg::local::merge_exchanged(q, inbox[1])), Catch::Contains("groups_colocated()"));
+}
+
+TEST_CASE("hash_join: double keys match in sg's total order (NaN with NaN, -0.0 with 0.0)", "[query][join][float-order]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<std::pair<int, double>> left{{1, nan}, {2, -0.0}, {3, 1.5}, {4, -nan}};
+  const std::vector<std::pair<double, char>> right{{0.0, 'z'}, {-nan, 'n'}, {2.5, 'x'}};
+  const auto joined = sg::local::hash_join(left, right, [](auto const& l) { return l.second; },
+                                           [](auto const& r) { return r.first; });
+  std::vector<std::pair<int, char>> got;
+  for (auto const& [l, r] : joined) got.emplace_back(l.first, r.second);
+  CHECK(got == std::vector<std::pair<int, char>>{{1, 'n'}, {2, 'z'}, {4, 'n'}});
 }

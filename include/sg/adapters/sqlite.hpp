@@ -16,7 +16,10 @@
 // integer, TEXT into a number, a value out of the type's range, or a column count that
 // differs from the row type's is an error that names the column — never a silent default.
 // Parameters bind integers, bool, floating point, strings, blobs, std::nullopt / nullptr
-// (NULL) and std::optional; an unsigned value above INT64_MAX is an error.
+// (NULL) and std::optional; an unsigned value above INT64_MAX is an error, and so is a
+// NaN: SQLite has no NaN (it binds and stores one as NULL, which would change a value
+// into a missing one; docs/reliability.md, "Floating-point order"). ±inf bind as they
+// are; -0.0 binds, but a REAL column stores it as 0.0.
 //
 // Errors. Every SQLite failure throws std::system_error with a code in
 // sg::sqlite::category() (the extended result code) and SQLite's own message; in a
@@ -287,6 +290,9 @@ void bind_one(::sqlite3* db, ::sqlite3_stmt* stmt, int i, T const& v) {
                 ") does not fit SQLite's 64-bit signed integer");
     rc = ::sqlite3_bind_int64(stmt, i, static_cast<std::int64_t>(v));
   } else if constexpr (std::is_floating_point_v<T>) {
+    if (v != v)
+      bad_input(numbered("parameter ", i) +
+                " is NaN, which SQLite cannot hold: it would bind (and store) NULL instead");
     rc = ::sqlite3_bind_double(stmt, i, static_cast<double>(v));
   } else if constexpr (std::is_convertible_v<T const&, std::string_view>) {
     const std::string_view s = v;

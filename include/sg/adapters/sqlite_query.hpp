@@ -20,7 +20,8 @@
 //    function sg registers on the connection reads the row's columns into a Row and calls
 //    the projection. sg::named's name is only for sg::explain.
 //  * WHERE: comparisons, BETWEEN, IN, IS NULL and AND / OR / NOT become SQL with bound
-//    parameters (SQL's three-valued logic is sg's); LIKE becomes a case-sensitive GLOB
+//    parameters (SQL's three-valued logic is sg's), except a comparison with a NaN
+//    constant, which sg evaluates (SQLite has no NaN); LIKE becomes a case-sensitive GLOB
 //    (sg's LIKE is case-sensitive; a pattern with '_' is matched by sg, since GLOB's '?'
 //    is one character, sg's '_' one byte); any other predicate is called by sg in SQLite.
 //  * Aggregates: every sg::agg aggregate (and any user aggregate) folds its rows in
@@ -31,6 +32,14 @@
 //    limit as run does.
 //  * Row queries: ORDER BY the sort keys then the scan order (so ties keep run's order),
 //    DISTINCT as GROUP BY every column ordered by each group's first row, LIMIT offset + n.
+// Floating point (docs/reliability.md, "Floating-point order"): SQLite has no NaN — it
+// binds and stores a NaN as NULL — so a NaN never enters or leaves SQLite through sg:
+// inserting one is refused (std::system_error(sg::errc::bad_input)), a projection that
+// gives one fails the query, and a NaN constant in WHERE is compared by sg. What a table
+// holds is therefore NaN-free, and on it ORDER BY, GROUP BY, DISTINCT and MIN/MAX agree
+// with sg's order (±inf order as numbers; -0.0 equals 0.0). One difference is left: a REAL
+// column stores -0.0 as 0.0, so a value read back has lost the sign of its zero (equal in
+// sg's order, not in its bits).
 // Errors: a table whose column names the database lacks is refused on the first query,
 // naming the column; an error inside a projection, predicate or aggregate (a NULL where
 // the row type has no std::optional, an exception of the user's) is rethrown as it was
@@ -261,6 +270,7 @@ void set_result(::sqlite3_context* ctx, T const& v) {
       bad_input("a projection gave " + std::to_string(v) + ", which does not fit SQLite's 64-bit signed integer");
     ::sqlite3_result_int64(ctx, static_cast<std::int64_t>(v));
   } else if constexpr (std::is_floating_point_v<T>) {
+    if (v != v) bad_input("a projection gave NaN, which SQLite cannot hold (it would be NULL)");
     ::sqlite3_result_double(ctx, static_cast<double>(v));
   } else if constexpr (std::is_same_v<T, std::string>) {
     ::sqlite3_result_text64(ctx, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -415,6 +425,16 @@ param to_param(V const& v) {
     return v;
 }
 
+// Whether a constant is NaN: SQLite cannot bind one (it would be NULL), so a comparison
+// with it is evaluated by sg, in sg's total order (NaN above every number).
+template <class V>
+constexpr bool is_nan_constant(V const& v) {
+  if constexpr (std::is_floating_point_v<V>)
+    return v != v;
+  else
+    return false;
+}
+
 // sg's LIKE pattern as GLOB: '%' is '*', and GLOB's own wildcards are taken literally.
 inline std::string glob_of(std::string_view like) {
   std::string out;
@@ -471,7 +491,7 @@ class renderer {
       return "(NOT " + condition(p.operand) + ")";
     } else if constexpr (requires { P::op; p.column; p.value; }) {
       if constexpr (is_bindable<decltype(p.value)>) {
-        if (auto f = field_index(table_, p.column)) {
+        if (auto f = field_index(table_, p.column); f && !is_nan_constant(p.value)) {
           static constexpr char const* ops[] = {" = ", " <> ", " < ", " <= ", " > ", " >= "};
           params.push_back(to_param(p.value));
           return "(" + sql_identifier(table_.columns()[*f]) + ops[static_cast<int>(P::op)] + "?)";
@@ -480,7 +500,7 @@ class renderer {
       return leaf(p);
     } else if constexpr (requires { p.column; p.lo; p.hi; }) {
       if constexpr (is_bindable<decltype(p.lo)>) {
-        if (auto f = field_index(table_, p.column)) {
+        if (auto f = field_index(table_, p.column); f && !is_nan_constant(p.lo) && !is_nan_constant(p.hi)) {
           params.push_back(to_param(p.lo));
           params.push_back(to_param(p.hi));
           return "(" + sql_identifier(table_.columns()[*f]) + " BETWEEN ? AND ?)";
@@ -489,7 +509,8 @@ class renderer {
       return leaf(p);
     } else if constexpr (requires { p.column; p.values; }) {
       if constexpr (is_bindable<typename decltype(p.values)::value_type>) {
-        if (auto f = field_index(table_, p.column)) {
+        if (auto f = field_index(table_, p.column);
+            f && std::ranges::none_of(p.values, [](auto const& v) { return is_nan_constant(v); })) {
           const std::string col = sql_identifier(table_.columns()[*f]);
           if (p.values.empty()) return "(" + col + " IS NULL AND NULL)";  // FALSE, or UNKNOWN for NULL
           std::string out = "(" + col + " IN (";

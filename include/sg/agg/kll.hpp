@@ -20,6 +20,7 @@
 
 #include <sg/agg/aggregate.hpp>
 #include <sg/error.hpp>
+#include <sg/order.hpp>
 #include <sg/partition/hash.hpp>
 
 #include <algorithm>
@@ -37,7 +38,7 @@
 
 namespace sg::agg {
 
-template <class T, class Comp = std::ranges::less>
+template <class T, class Comp = total_less_fn>
 class kll_sketch {
  public:
   static constexpr unsigned default_k = 200;

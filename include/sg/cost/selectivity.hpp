@@ -54,13 +54,16 @@ std::optional<double> as_number(V const& v) {
 }
 
 // The fraction of non-NULL values below x (at most x when inclusive).
+// NaN is above every number (sg's total order), so every number is below it.
 inline std::optional<double> fraction_below(column_stats const& c, double x, bool inclusive) {
+  if (x != x) return 1.0;
   if (!c.hist.empty()) return c.hist.fraction_below(x, inclusive);
   if (c.min && c.max) {
     if (x < *c.min || (x == *c.min && !inclusive)) return 0.0;
     if (x > *c.max || (x == *c.max && inclusive)) return 1.0;
     if (*c.max == *c.min) return inclusive ? 1.0 : 0.0;
-    return (x - *c.min) / (*c.max - *c.min);
+    const double f = (x - *c.min) / (*c.max - *c.min);
+    return std::isfinite(f) ? f : 0.5;  // an infinite min or max: no scale to interpolate on
   }
   return std::nullopt;
 }

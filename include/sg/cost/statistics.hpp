@@ -10,7 +10,10 @@
 // collect reads the rows once per column: a HyperLogLog (precision 12, ≈ 1.6 % error) for
 // the distinct count of any hashable column, and for an arithmetic column the min, max
 // and an equi-depth histogram (64 buckets: each holds about 1/64 of the non-null values,
-// so a value frequent enough to fill a bucket shows as a repeated bound). A column whose
+// so a value frequent enough to fill a bucket shows as a repeated bound). Floating point:
+// min and max are of the values that are not NaN (±inf included; absent when every value
+// is NaN), and the histogram holds the finite values only — NaN and ±inf are counted in
+// rows and distinct but have no place on a bucket's scale. A column whose
 // value is a std::optional counts its empty values as NULL. Memory while collecting: one
 // double per non-null value of an arithmetic column. Stats of several shards merge
 // (merge(a, b)): counts add, sketches merge exactly, histograms combine their
@@ -61,9 +64,10 @@ class histogram {
     }
   }
 
-  // The histogram of `values` (any order; NaN are skipped) with at most `buckets` buckets.
+  // The histogram of `values` (any order; NaN and ±inf are skipped) with at most
+  // `buckets` buckets.
   static histogram from_values(std::vector<double> values, std::size_t buckets = 64) {
-    std::erase_if(values, [](double v) { return std::isnan(v); });
+    std::erase_if(values, [](double v) { return !std::isfinite(v); });
     if (values.empty() || buckets == 0) return {};
     std::sort(values.begin(), values.end());
     buckets = std::min(buckets, values.size());
@@ -81,8 +85,10 @@ class histogram {
 
   // The fraction of values below x (at most x when `inclusive`), assuming values spread
   // evenly inside a bucket; a bucket whose bounds are equal holds only that value. O(B).
+  // x = NaN is above every value (sg's total order): 1.
   double fraction_below(double x, bool inclusive) const noexcept {
     if (bounds_.empty()) return 0;
+    if (std::isnan(x)) return 1;
     double below = 0;
     for (std::size_t i = 0; i + 1 < bounds_.size(); ++i) {
       const double lo = bounds_[i], hi = bounds_[i + 1];
@@ -218,9 +224,11 @@ column_stats collect_column(Rows&& rows, Proj const& proj, std::size_t buckets =
   s.width = non_null > 0 ? bytes / non_null : 0;
   s.distinct = std::min(non_null, std::round(sketch.estimate()));
   s.sketch = std::move(sketch);
+  std::erase_if(numbers, [](double x) { return std::isnan(x); });  // min, max: of the numbers
   if (!numbers.empty()) {
-    s.min = *std::min_element(numbers.begin(), numbers.end());
-    s.max = *std::max_element(numbers.begin(), numbers.end());
+    const auto [lo, hi] = std::minmax_element(numbers.begin(), numbers.end());
+    s.min = *lo;
+    s.max = *hi;
     s.hist = histogram::from_values(std::move(numbers), buckets);
   }
   return s;
@@ -304,7 +312,10 @@ inline column_stats merge(column_stats const& a, column_stats const& b) {
   } else {
     s.distinct = std::max(a.distinct, b.distinct);
   }
+  // A NaN min or max (user-supplied) counts as none: not order-dependent.
   auto pick = [](std::optional<double> x, std::optional<double> y, auto better) -> std::optional<double> {
+    if (x && std::isnan(*x)) x.reset();
+    if (y && std::isnan(*y)) y.reset();
     if (!x) return y;
     if (!y) return x;
     return better(*x, *y) ? x : y;

@@ -5,13 +5,16 @@
 //
 // The result holds, for each distinct key proj(row), the first row with that key in shard
 // order (then in the order within the shard's answer), whatever order the answers arrived
-// in; rows keep that order. Keys are compared with == and hashed with boost::hash, in a
+// in; rows keep that order. Keys are compared with sg::total_equal and hashed with
+// sg::total_hash (== and boost::hash, but every floating-point NaN is one key and -0.0 is
+// 0.0, also inside tuples, pairs and optionals: sg/order.hpp), in a
 // boost::unordered_flat_map-family open-addressing set: O(total rows) expected time,
 // memory for one key per distinct row. Example: tests/merge/distinct.cpp.
 #pragma once
 
 #include <sg/merge/concat.hpp>
 #include <sg/merge/protocol.hpp>
+#include <sg/order.hpp>
 
 #include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
@@ -39,7 +42,7 @@ class distinct_accumulator {
 
   result_type finish() && {
     result_type all = std::move(rows_).finish();
-    boost::unordered_flat_set<key_type, boost::hash<key_type>> seen;
+    boost::unordered_flat_set<key_type, total_hash_fn, total_equal_fn> seen;
     seen.reserve(all.size());
     result_type out;
     for (auto& row : all)

@@ -20,8 +20,11 @@
 //
 // Keys: any type boost::hash hashes (integers, strings, floating point, enums, and
 // std::tuple/std::pair of those for composite keys: a key projection that returns a
-// tuple) and == compares. Aggregates and their states are composed at
-// compile time (a Boost.Hana tuple); no virtual call or std::function per row.
+// tuple) and == compares. Floating-point keys, alone or inside a tuple, pair or
+// optional, group in sg's total order (sg/order.hpp): every NaN is one group, -0.0 and 0.0
+// are one group, and a group's key is stored canonical (0.0, the quiet NaN). Aggregates
+// and their states are composed at compile time (a Boost.Hana tuple); no virtual call or
+// std::function per row.
 //
 // Speed and memory (benchmarks/merge.cpp, docs/benchmarks.md): while the groups fit in
 // about 1 MiB, every answer is merged at once into one open-addressing table
@@ -41,6 +44,7 @@
 #include <sg/agg/aggregate.hpp>
 #include <sg/detail/type_traits.hpp>
 #include <sg/merge/protocol.hpp>
+#include <sg/order.hpp>
 #include <sg/partition/hash.hpp>
 
 #include <boost/container_hash/hash.hpp>
@@ -91,21 +95,23 @@ struct stored_key {
   mutable Key value;
 };
 
-// boost::hash of the key, which the table mixes itself (one multiply for an integer: the
-// pinned, stronger default_hash matters for placing data on shards, not inside a table).
-// Transparent: a row's key is looked up without building a stored_key.
+// sg::total_hash of the key (boost::hash, floating point normalised: every NaN one key,
+// -0.0 the same as 0.0; sg/order.hpp), which the table mixes itself (one multiply for an
+// integer: the pinned, stronger default_hash matters for placing data on shards, not
+// inside a table). Transparent: a row's key is looked up without building a stored_key.
 struct group_hash {
   using is_transparent = void;
   template <class Key>
-  std::size_t operator()(Key const& k) const noexcept(noexcept(boost::hash<Key>{}(k))) {
-    return boost::hash<Key>{}(k);
+  std::size_t operator()(Key const& k) const {
+    return total_hash(k);
   }
   template <class Key>
-  std::size_t operator()(stored_key<Key> const& k) const noexcept(noexcept(boost::hash<Key>{}(k.value))) {
+  std::size_t operator()(stored_key<Key> const& k) const {
     return (*this)(k.value);
   }
 };
 
+// sg::total_equal of the keys: all NaN equal, -0.0 equal to 0.0.
 struct group_equal {
   using is_transparent = void;
   template <class Key>
@@ -118,7 +124,7 @@ struct group_equal {
   }
   template <class A, class B>
   bool operator()(A const& a, B const& b) const {
-    return get(a) == get(b);
+    return total_equal(get(a), get(b));
   }
 };
 
@@ -280,7 +286,7 @@ class group_table {
       merge_states(aggs_, at->second, std::forward<G>(g).states);
       return false;
     }
-    m.emplace(stored_key<Key>{std::forward<G>(g).key}, std::forward<G>(g).states);
+    m.emplace(stored_key<Key>{canonical(Key(std::forward<G>(g).key))}, std::forward<G>(g).states);
     return true;
   }
 
@@ -377,7 +383,7 @@ group_map<Key, States> partial_map(KeyProj const& key, Aggs const& aggs, Rows&& 
   for (auto&& r : rows) {
     decltype(auto) k = std::invoke(key, std::as_const(r));
     auto at = groups.find(k);
-    if (at == groups.end()) at = groups.try_emplace(stored_key<Key>{Key(k)}, init_states<row>(aggs)).first;
+    if (at == groups.end()) at = groups.try_emplace(stored_key<Key>{canonical(Key(k))}, init_states<row>(aggs)).first;
     for_each_aggregate(aggs, [&](auto const& a, auto& s) { a.update(s, std::as_const(r)); }, at->second);
   }
   return groups;

@@ -12,9 +12,13 @@
 // runs are placed left to right in shard order.
 //
 // Used by sorted.hpp for contiguous runs of arithmetic values compared with <, > (std::less,
-// std::greater, std::ranges::less or greater, transparent or not) through std::identity.
+// std::greater, std::ranges::less or greater, transparent or not, sg::total_less or
+// total_greater) through std::identity. Floating point is compared in sg's total order
+// (sg/order.hpp), which is < wherever < is a strict weak order (no NaN).
 // Example: include/sg/merge/sorted.hpp.
 #pragma once
+
+#include <sg/order.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -39,7 +43,11 @@ inline constexpr int arithmetic_order<std::less<>, T> = 1;
 template <class T>
 inline constexpr int arithmetic_order<std::less<T>, T> = 1;
 template <class T>
+inline constexpr int arithmetic_order<total_less_fn, T> = 1;
+template <class T>
 inline constexpr int arithmetic_order<std::ranges::greater, T> = -1;
+template <class T>
+inline constexpr int arithmetic_order<total_greater_fn, T> = -1;
 template <class T>
 inline constexpr int arithmetic_order<std::greater<>, T> = -1;
 template <class T>
@@ -89,11 +97,19 @@ class merge_tree {
     bool done = false;       // no more data will come
   };
 
+  // In sg's total order for floating point (NaN last), branch-free; for runs without NaN
+  // it is <, so std::less and sg::total_less merge alike.
+  static bool less(T const& a, T const& b) noexcept {
+    if constexpr (std::is_floating_point_v<T>)
+      return (a < b) | ((b != b) & (a == a));
+    else
+      return a < b;
+  }
   static bool before(T const& a, T const& b) noexcept {
     if constexpr (Order > 0)
-      return a < b;
+      return less(a, b);
     else
-      return b < a;
+      return less(b, a);
   }
 
   // Makes node n's children hold data, or be finished and empty.

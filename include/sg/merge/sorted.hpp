@@ -4,6 +4,8 @@
 //   auto pipe = sg::scatter(shards)
 //             | sg::gather(sg::merge::sorted(std::greater<>{}, &order::time));  // newest first
 //
+// The default comp is sg::total_less (sg/order.hpp): < but with floating-point NaN above
+// every number and -0.0 equal to 0.0, a strict weak order even with NaN in the rows.
 // Each shard answers a run (a forward range of rows) sorted by (comp, proj); the result is
 // a std::vector of every row in that order. Stable: rows with equal keys come out in shard
 // order, then in their order within the run — whatever order the answers arrived in.
@@ -21,6 +23,7 @@
 #include <sg/merge/loser_tree.hpp>
 #include <sg/merge/merge_tree.hpp>
 #include <sg/merge/protocol.hpp>
+#include <sg/order.hpp>
 
 #include <algorithm>
 #include <concepts>
@@ -220,7 +223,7 @@ class sorted_accumulator {
 };
 
 // The sorted merge: a value holding the order.
-template <class Comp = std::ranges::less, class Proj = std::identity>
+template <class Comp = total_less_fn, class Proj = std::identity>
 struct sorted_merge {
   Comp comp;
   Proj proj;
@@ -240,7 +243,7 @@ struct sorted_merge {
 };
 
 // k-way merge of runs sorted by (comp, proj); see the top of this file.
-template <class Comp = std::ranges::less, class Proj = std::identity>
+template <class Comp = total_less_fn, class Proj = std::identity>
 constexpr sorted_merge<Comp, Proj> sorted(Comp comp = {}, Proj proj = {}) {
   return {std::move(comp), std::move(proj)};
 }

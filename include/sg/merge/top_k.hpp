@@ -5,6 +5,7 @@
 //   // on each shard: answer top.partial(rows), or ask the store for its first top.shard_limit()
 //   auto pipe = sg::scatter(shards) | sg::gather(top);
 //
+// The default comp is sg::total_less (sg/order.hpp: NaN above every number, -0.0 = 0.0).
 // The result is the rows at positions [offset, offset + k) of the stable sorted merge of
 // all answers (sg/merge/sorted.hpp): ties in shard order, then in answer order. It is
 // exact as long as each shard answers at least its own first offset + k rows — the
@@ -24,6 +25,7 @@
 #include <sg/error.hpp>
 #include <sg/merge/protocol.hpp>
 #include <sg/merge/sorted.hpp>
+#include <sg/order.hpp>
 
 #include <algorithm>
 #include <concepts>
@@ -151,7 +153,7 @@ class top_k_accumulator {
   std::vector<run> runs_;
 };
 
-template <class Comp = std::ranges::less, class Proj = std::identity>
+template <class Comp = total_less_fn, class Proj = std::identity>
 struct top_k_merge {
   std::size_t k = 0;
   std::size_t skip = 0;     // the offset
@@ -200,13 +202,13 @@ struct top_k_merge {
 };
 
 // The first k rows in (comp, proj) order; see the top of this file.
-template <class Comp = std::ranges::less, class Proj = std::identity>
+template <class Comp = total_less_fn, class Proj = std::identity>
 constexpr top_k_merge<Comp, Proj> top_k(std::size_t k, Comp comp = {}, Proj proj = {}) {
   return {k, 0, false, std::move(comp), std::move(proj)};
 }
 
 // Rows [skip.rows, skip.rows + k) in (comp, proj) order (SQL ORDER BY … LIMIT k OFFSET n).
-template <class Comp = std::ranges::less, class Proj = std::identity>
+template <class Comp = total_less_fn, class Proj = std::identity>
 constexpr top_k_merge<Comp, Proj> top_k(std::size_t k, offset skip, Comp comp = {}, Proj proj = {}) {
   return {k, skip.rows, false, std::move(comp), std::move(proj)};
 }

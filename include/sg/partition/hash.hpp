@@ -8,7 +8,9 @@
 //    sequential keys spread evenly — std::hash<int> is the identity in libstdc++;
 //  * strings (anything convertible to std::string_view): hash_bytes, sg's own hash of the
 //    bytes, identical on every platform, compiler and run (never std::hash<std::string>);
-//  * floating point: the bits of the value as a double, with -0.0 taken as 0.0;
+//  * floating point: the bits of the value as a double, with -0.0 taken as 0.0 and every
+//    NaN as the quiet NaN 0x7ff8000000000000 (equal keys in sg's total order, sg/order.hpp,
+//    go to one shard; before, a NaN with another sign or payload had its own bits);
 //  * std::pair and std::tuple (composite keys): the elements' hashes combined in order;
 //  * anything else: mix64 of std::hash<K>, as deterministic as that std::hash is.
 // These values are part of sg's contract: a change would move keys between shards, so
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -113,7 +116,8 @@ struct default_hash {
     } else if constexpr (std::integral<K>) {
       return mix64(static_cast<std::uint64_t>(key));
     } else if constexpr (std::floating_point<K>) {
-      const double d = key == 0 ? 0.0 : static_cast<double>(key);  // -0.0 == 0.0
+      // -0.0 == 0.0, and every NaN is one key
+      const double d = key != key ? std::numeric_limits<double>::quiet_NaN() : key == 0 ? 0.0 : static_cast<double>(key);
       return mix64(std::bit_cast<std::uint64_t>(d));
     } else if constexpr (std::convertible_to<K const&, std::string_view>) {
       const std::string_view s = key;

@@ -8,9 +8,17 @@
 // increase under the comparator: the constructor throws std::invalid_argument naming the
 // first pair that does not. shard_of is a binary search, O(log n); shards_for(lo, hi)
 // returns exactly the shards the closed range [lo, hi] touches, as a range of indices
-// (empty when hi < lo). Keys of any type ordered by `comp`. Example: tests/partition/range.cpp.
+// (empty when hi < lo). Keys of any type ordered by `comp`.
+// The default comp is sg::total_less (sg/order.hpp), so floating-point keys and boundaries
+// are ordered as PostgreSQL orders them: -0.0 equals 0.0 and NaN is above every number.
+// A NaN boundary is accepted and means exactly that: range<double>({NaN}) puts every
+// number (±inf included) on shard 0 and every NaN key on shard 1, and a NaN boundary can
+// only be the last one (nothing is above it; two NaN, or -0.0 then 0.0, are refused as
+// not strictly increasing). Every NaN key goes to one shard, whatever its bits.
+// Example: tests/partition/range.cpp.
 #pragma once
 
+#include <sg/order.hpp>
 #include <sg/partition/partitioner.hpp>
 
 #include <algorithm>
@@ -25,7 +33,7 @@
 
 namespace sg::partition {
 
-template <class K, class Compare = std::ranges::less>
+template <class K, class Compare = total_less_fn>
 class range {
  public:
   using key_type = K;

@@ -13,11 +13,13 @@
 // foreign-key join's output; at most 64 MiB) before it grows. O(|left| + |right| + output)
 // expected time.
 // A key that is an empty std::optional (SQL NULL) matches nothing, as in SQL. Keys must
-// hash with boost::hash and compare with ==; either side may be empty. Example:
-// tests/query/join.cpp.
+// hash with boost::hash and compare with ==; they match in sg's total order (sg/order.hpp:
+// a NaN key matches a NaN key, -0.0 matches 0.0, as PostgreSQL's float8 = does, also inside
+// tuple keys). Either side may be empty. Example: tests/query/join.cpp.
 #pragma once
 
 #include <sg/detail/type_traits.hpp>
+#include <sg/order.hpp>
 
 #include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -56,6 +58,17 @@ constexpr auto const& key_value(K const& k) noexcept {
   else
     return k;
 }
+
+// The table's hash and equality: sg's total order, on the table's own key type (a left key
+// of another type converts to it before it is looked up, as it would be compared).
+template <class K>
+struct join_hash {
+  std::size_t operator()(K const& k) const { return total_hash(k); }
+};
+template <class K>
+struct join_equal {
+  bool operator()(K const& a, K const& b) const { return total_equal(a, b); }
+};
 
 }  // namespace detail
 
@@ -110,7 +123,7 @@ struct hash_join_fn {
         return *rows[i];
     };
     if (n >= none) throw std::length_error("sg::local::hash_join: more than 2^32 - 2 rows on the build side");
-    boost::unordered_flat_map<Key, std::uint32_t, boost::hash<Key>> head;
+    boost::unordered_flat_map<Key, std::uint32_t, detail::join_hash<Key>, detail::join_equal<Key>> head;
     head.reserve(n);
     std::vector<std::uint32_t> next;  // allocated at the first repeated key
     bool chained = false;

@@ -26,6 +26,7 @@
 #include <sg/detail/type_traits.hpp>
 #include <sg/merge/hash_aggregate.hpp>
 #include <sg/merge/top_k.hpp>
+#include <sg/order.hpp>
 #include <sg/partition/split.hpp>
 #include <sg/query/query.hpp>
 
@@ -99,12 +100,12 @@ decltype(auto) filtered(Q const& q, Rows& rows) {
 template <class Row>
 struct index_hash {
   std::vector<Row> const* rows;
-  std::size_t operator()(std::size_t i) const { return boost::hash<Row>{}((*rows)[i]); }
+  std::size_t operator()(std::size_t i) const { return total_hash((*rows)[i]); }
 };
 template <class Row>
 struct index_equal {
   std::vector<Row> const* rows;
-  bool operator()(std::size_t a, std::size_t b) const { return (*rows)[a] == (*rows)[b]; }
+  bool operator()(std::size_t a, std::size_t b) const { return total_equal((*rows)[a], (*rows)[b]); }
 };
 
 // The first `cap` (> 0) of `rows` in the stable order `comp` gives, sorted, reading each row

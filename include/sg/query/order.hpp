@@ -4,11 +4,16 @@
 //   sg::order_by(sg::desc(&order::cents), sg::asc(&order::id))       // rows
 //   sg::order_by(sg::desc(sg::col<2>), sg::col<0>)                   // (region, day, n) groups
 //
-// A plain projection is ascending. Keys compare with <, lexicographically: the first key
-// that differs decides. An empty std::optional (NULL) sorts before every value, so NULLs
-// come first ascending and last descending. Keys must be strictly weakly ordered by <
-// (no NaN). Example: tests/query/query.cpp.
+// A plain projection is ascending. Keys compare in sg's total order (sg/order.hpp,
+// sg::total_less), lexicographically: the first key that differs decides. Floating point
+// is ordered as PostgreSQL orders it: NaN above every number (last ascending, first
+// descending), -0.0 equal to 0.0 (docs/reliability.md, "Floating-point order"). An empty
+// std::optional (NULL) sorts before every value, so NULLs come first ascending and last
+// descending. Any other key type uses its own <, which must be a strict weak order.
+// Example: tests/query/query.cpp.
 #pragma once
+
+#include <sg/order.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -67,7 +72,7 @@ constexpr auto as_sort_key(K key) {
 }
 
 // The strict weak order of a list of sort keys over rows: lexicographic, each key
-// ascending or descending.
+// ascending or descending in sg's total order.
 template <class... Keys>
 struct lexicographic_order {
   std::tuple<Keys...> keys;
@@ -88,11 +93,11 @@ struct lexicographic_order {
       decltype(auto) y = std::invoke(key.proj, b);
       using key_type = std::remove_cvref_t<decltype(key)>;
       if constexpr (key_type::descending) {
-        if (y < x) return true;
-        if (x < y) return false;
+        if (total_less(y, x)) return true;
+        if (total_less(x, y)) return false;
       } else {
-        if (x < y) return true;
-        if (y < x) return false;
+        if (total_less(x, y)) return true;
+        if (total_less(y, x)) return false;
       }
       return less<I + 1>(a, b);
     }

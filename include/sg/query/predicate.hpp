@@ -18,11 +18,15 @@
 // truth(row) gives the three-valued answer, p(row) whether the row passes. Comparisons
 // use the column's own operators (== and <), so strings compare with string literals;
 // two integers compare by value whatever their signedness (a count > 0u or > 0 alike).
+// Floating point compares in sg's total order, as PostgreSQL's float8 operators do
+// (sg/order.hpp; docs/reliability.md): NaN = NaN is TRUE, NaN > every number (+inf
+// included), -0.0 = 0.0; so sg::gt(col, 1.0) passes NaN rows and sg::lt does not.
 // Predicates are regular values, cheap to copy unless they hold strings or IN lists.
 // Example: tests/query/predicate.cpp.
 #pragma once
 
 #include <sg/detail/type_traits.hpp>
+#include <sg/order.hpp>
 
 #include <boost/unordered/unordered_flat_set.hpp>
 
@@ -89,20 +93,21 @@ using stored_constant_t =
     std::conditional_t<std::is_convertible_v<V, std::string_view>, std::string, std::remove_cvref_t<V>>;
 
 // a == b and a < b, exact across signedness for two integers (std::cmp_equal, cmp_less:
-// a count compared with -1 is greater, not equal to a huge unsigned value).
+// a count compared with -1 is greater, not equal to a huge unsigned value), and in sg's
+// total order for floating point (sg/order.hpp: NaN equals NaN and is above every number).
 template <class A, class B>
 constexpr bool value_equal(A const& a, B const& b) {
   if constexpr (is_integer<A> && is_integer<B>)
     return std::cmp_equal(a, b);
   else
-    return a == b;
+    return total_equal(a, b);
 }
 template <class A, class B>
 constexpr bool value_less(A const& a, B const& b) {
   if constexpr (is_integer<A> && is_integer<B>)
     return std::cmp_less(a, b);
   else
-    return a < b;
+    return total_less(a, b);
 }
 
 // Stores a constant as stored_constant_t.

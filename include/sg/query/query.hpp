@@ -55,6 +55,7 @@
 #include <sg/merge/protocol.hpp>
 #include <sg/merge/sorted.hpp>
 #include <sg/merge/top_k.hpp>
+#include <sg/order.hpp>
 #include <sg/query/order.hpp>
 #include <sg/query/predicate.hpp>
 
@@ -145,7 +146,8 @@ constexpr auto where(P predicate) {
 }
 
 // GROUP BY: one group per distinct tuple of keys (projections of a row). Keys are hashed
-// with boost::hash and compared with ==.
+// with sg::total_hash and compared with sg::total_equal (boost::hash and ==, except that
+// every floating-point NaN is one group and -0.0 is 0.0: sg/order.hpp).
 template <class... Keys>
 constexpr group_by_clause<Keys...> group_by(Keys... keys) {
   static_assert(sizeof...(Keys) > 0,
@@ -167,8 +169,9 @@ constexpr auto having(P predicate) {
   return having_clause<pred>{detail::as_predicate(std::move(predicate))};
 }
 
-// DISTINCT: equal result rows once (rows hashed with boost::hash, compared with ==; the
-// first in shard order is kept). A grouped result is distinct already.
+// DISTINCT: equal result rows once (rows hashed with sg::total_hash, compared with
+// sg::total_equal: NaN equals NaN, -0.0 equals 0.0, elementwise in tuple rows; the first
+// in shard order is kept). A grouped result is distinct already.
 constexpr distinct_clause distinct() noexcept { return {}; }
 
 // ORDER BY: sg::asc(proj) / sg::desc(proj) / a bare projection (ascending), on the result
@@ -309,7 +312,7 @@ class colocation_check {
  public:
   template <class Rows>
   void check(std::size_t shard, Rows const& rows) {
-    boost::unordered_flat_map<key_type, std::size_t, boost::hash<key_type>> fresh;
+    boost::unordered_flat_map<key_type, std::size_t, total_hash_fn, total_equal_fn> fresh;
     for (auto const& row : rows) {
       key_type k = key_of(row);
       if (auto at = seen_.find(k); at != seen_.end()) fail(at->second, shard);
@@ -342,7 +345,7 @@ class colocation_check {
                               "; the data is not partitioned by the group key");
   }
 
-  boost::unordered_flat_map<key_type, std::size_t, boost::hash<key_type>> seen_;
+  boost::unordered_flat_map<key_type, std::size_t, total_hash_fn, total_equal_fn> seen_;
 };
 
 struct no_check {};

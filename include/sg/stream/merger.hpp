@@ -39,6 +39,7 @@
 #include <sg/merge/loser_tree.hpp>
 #include <sg/merge/sorted.hpp>
 #include <sg/merge/top_k.hpp>
+#include <sg/order.hpp>
 
 #include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
@@ -228,7 +229,7 @@ class distinct_merger : public concat_merger<Row> {
 
  private:
   Proj proj_;
-  boost::unordered_flat_set<key_type, boost::hash<key_type>> seen_;
+  boost::unordered_flat_set<key_type, total_hash_fn, total_equal_fn> seen_;  // sg/order.hpp
 };
 
 // The k-way merge of sorted sources, after dropping `skip` rows and up to `limit` rows.

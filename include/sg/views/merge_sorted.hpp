@@ -21,6 +21,7 @@
 
 #include <sg/error.hpp>
 #include <sg/merge/loser_tree.hpp>
+#include <sg/order.hpp>
 
 #include <range/v3/range/access.hpp>
 #include <range/v3/range/concepts.hpp>
@@ -114,7 +115,7 @@ class merge_sorted_view : public ranges::view_facade<merge_sorted_view<Runs, Com
 struct merge_sorted_fn {
   // runs: a range of forward ranges (e.g. std::vector<std::vector<T>>, by reference or
   // as a view), each sorted by (comp, proj).
-  template <class Runs, class Comp = std::ranges::less, class Proj = std::identity>
+  template <class Runs, class Comp = total_less_fn, class Proj = std::identity>
     requires ranges::viewable_range<Runs> && ranges::input_range<Runs> &&
              ranges::forward_range<ranges::range_reference_t<Runs>> &&
              (std::is_lvalue_reference_v<ranges::range_reference_t<Runs>> ||
