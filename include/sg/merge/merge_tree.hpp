@@ -13,15 +13,17 @@
 //
 // The order check is fused into the merge: a leaf hands its run to the tree one window at
 // a time (a few KiB, about 256 KiB over all leaves), and checks that window — with its
-// boundary against the previous one — with a branch-free loop just before the merge reads
-// it, so the check reads data on its way into the cache and costs no pass of its own. The
-// first element out of order calls on_unsorted(run, position), which must throw; nothing
-// of that window has been merged then.
+// boundary against the previous one — just before the merge reads it (order_check.hpp:
+// branch-free, AVX2 where the processor has it), so the check reads data on its way into
+// the cache and costs no pass of its own. The first element out of order calls
+// on_unsorted(run, position), which must throw; nothing of that window has been merged.
 //
 // Used by sorted.hpp for contiguous runs of arithmetic values compared with <, > (std::less,
 // std::greater, std::ranges::less or greater, transparent or not) through std::identity.
 // Example: include/sg/merge/sorted.hpp.
 #pragma once
+
+#include <sg/merge/order_check.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -61,29 +63,6 @@ concept merge_tree_eligible =
 struct unchecked_runs {
   void operator()(std::size_t, std::size_t) const noexcept {}
 };
-
-// Whether [p, p + n) is in Order (ascending > 0, descending < 0): one comparison per
-// element, no branch on the data, so it runs at load speed. NaNs compare as ordered.
-template <int Order, class T>
-bool in_order(T const* p, std::size_t n) noexcept {
-  bool bad = false;
-  for (std::size_t i = 1; i < n; ++i) {
-    if constexpr (Order > 0)
-      bad |= p[i] < p[i - 1];
-    else
-      bad |= p[i - 1] < p[i];
-  }
-  return !bad;
-}
-
-// The first position i ≥ 1 of [p, p + n) whose element goes before element i - 1 in Order,
-// or n.
-template <int Order, class T>
-std::size_t first_out_of_order(T const* p, std::size_t n) noexcept {
-  for (std::size_t i = 1; i < n; ++i)
-    if (Order > 0 ? p[i] < p[i - 1] : p[i - 1] < p[i]) return i;
-  return n;
-}
 
 template <class T, int Order, class OnUnsorted = unchecked_runs>
 class merge_tree {
