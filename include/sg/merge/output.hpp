@@ -145,11 +145,10 @@ struct iterator_output {
     at = std::ranges::copy(std::move(first), std::move(last), std::move(at)).out;
   }
   T* direct() noexcept {
-    if constexpr (std::contiguous_iterator<It> && std::is_same_v<std::iter_value_t<It>, T> &&
-                  !std::is_const_v<std::remove_reference_t<std::iter_reference_t<It>>>)
-      return std::to_address(at);
-    else
-      return nullptr;
+    if constexpr (std::contiguous_iterator<It>) {
+      if constexpr (std::is_same_v<std::iter_reference_t<It>, T&>) return std::to_address(at);
+    }
+    return nullptr;
   }
   void advance(std::size_t n) { std::ranges::advance(at, static_cast<std::iter_difference_t<It>>(n)); }
 };

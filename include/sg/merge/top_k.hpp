@@ -77,7 +77,9 @@ bool answer_sorted(Run const& run, Comp const& comp, Proj const& proj) {
 // The first `limit` rows of `rows` in (comp, proj) order, stable: ties keep their order.
 template <class Row, class Comp, class Proj>
 std::vector<Row> first_rows(std::vector<Row>&& rows, std::size_t limit, Comp const& comp, Proj const& proj) {
-  auto key_less = [&](Row const& a, Row const& b) { return std::invoke(comp, std::invoke(proj, a), std::invoke(proj, b)); };
+  auto key_less = [&](Row const& a, Row const& b) {
+    return std::invoke(comp, std::invoke(proj, a), std::invoke(proj, b));
+  };
   if (answer_sorted(rows, comp, proj)) {
     if (rows.size() > limit) rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(limit), rows.end());
     return std::move(rows);
