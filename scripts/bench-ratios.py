@@ -68,19 +68,24 @@ def main(argv):
             print(f"| {num} / {den} | ratio |")
             cell = lambda n, d: f"{n[0] / d[0]:.3g}"
         print("|---|---|")
-        for args, t in times[num].items():
-            # A benchmark without arguments is the baseline of every argument of the other.
-            dargs = args if args in times[den] else ("" if set(times[den]) == {""} else None)
-            if dargs is None:
-                continue
+        # Argument sets both ran with; a benchmark without arguments pairs with every
+        # argument set of the other.
+        if set(times[num]) == {""}:
+            pairs = [(d, "", d) for d in times[den]]
+        elif set(times[den]) == {""}:
+            pairs = [(n, n, "") for n in times[num]]
+        else:
+            pairs = [(n, n, n) for n in times[num] if n in times[den]]
+        for label, args, dargs in pairs:
+            t = times[num][args]
             a, b = reps[num].get(args, {}), reps[den].get(dargs, {})
             both = sorted(set(a) & set(b))
             if not extra_cpu and len(both) > 1:
                 ratios = sorted(a[i] / b[i] for i in both)
-                print(f"| {args} | {statistics.median(ratios):.3g} "
+                print(f"| {label} | {statistics.median(ratios):.3g} "
                       f"({ratios[0]:.3g}–{ratios[-1]:.3g}, {len(ratios)} pairs) |")
             else:
-                print(f"| {args} | {cell(t, times[den][dargs])} |")
+                print(f"| {label} | {cell(t, times[den][dargs])} |")
         print()
     return 0
 
