@@ -6,6 +6,7 @@
 // the kernel, not the code. A no-op where the C library is not glibc.
 #pragma once
 
+#include <cstdlib>
 #include <limits>
 
 #if defined(__GLIBC__)
@@ -13,6 +14,7 @@
 #endif
 
 inline void keep_freed_memory() {
+  if (std::getenv("SG_BENCH_FRESH_MEMORY") != nullptr) return;
 #if defined(__GLIBC__)
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());

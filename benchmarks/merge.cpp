@@ -1,10 +1,15 @@
 // The merges beside their strongest baselines, in one binary. Ratios: scripts/bench-ratios.py;
-// results and what they mean: docs/benchmarks.md, docs/merges.md.
-//  * sorted: 16M int64 in total, random, k = 2, 8, 64, 1024 runs, beside
-//    __gnu_parallel::multiway_merge with sequential_tag (libstdc++'s loser tree), a
-//    std::priority_queue merge, and a std::copy of the same data (the physical floor);
-//    and the same for 2M strings and 2M (int64, int32) tuples at k = 8, 64 (generic
-//    comparators: the loser tree, not the arithmetic merge tree);
+// results and what they mean: docs/benchmarks.md, docs/merges.md. Each merge is called as
+// a user calls it: on runs the caller keeps (a const std::vector<std::vector<>>&).
+//  * sorted: 16M int64 in total, random, k = 2, 8, 64, 1024 runs, into a new vector, beside
+//    __gnu_parallel::multiway_merge with sequential_tag (libstdc++'s loser tree) into a
+//    vector it allocates in the timed region, a std::priority_queue merge, and a plain copy
+//    of the same data into a new vector (the floor); also sg as a pipeline feeds it (runs
+//    handed over by move: merge_sg_moved), and sg and GNU into a buffer already in memory
+//    (merge_sg_into, merge_gnu_into: the merges alone);
+//  * the same for 2M strings and 2M (int64, int32) tuples at k = 8, 64 (generic
+//    comparators: the loser tree, not the arithmetic merge tree), beside GNU's
+//    multiway_merge and stable_multiway_merge;
 //  * top_k: 64 shards × their sorted top 1000 → the global top 1000, beside concatenate +
 //    nth_element + sort and concatenate + partial_sort;
 //  * hash_aggregate (count, sum): 16 partial tables × 1M rows at 1k and 4M groups, beside a
@@ -19,17 +24,18 @@
 #include <sg/merge/top_k.hpp>
 
 #include <benchmark/benchmark.h>
+#include "benchmark_main.hpp"
 #include <parallel/algorithm>
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <unordered_map>
 #include <functional>
 #include <queue>
 #include <random>
+#include <span>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -71,12 +77,26 @@ void set_bytes(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * total));
 }
 
+// As a user calls it: the runs stay the caller's (a const std::vector<std::vector<>>&),
+// the result is a new vector.
 void merge_sg(benchmark::State& state) {
   auto const& r = runs(static_cast<std::size_t>(state.range(0)));
   const auto m = sg::merge::sorted();
   for (auto _ : state) {
+    auto out = m(r);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_bytes(state);
+}
+
+// As a pipeline calls it: the accumulator is handed each run by move (the copies are made
+// outside the timed region), and checks each as it is added.
+void merge_sg_moved(benchmark::State& state) {
+  auto const& r = runs(static_cast<std::size_t>(state.range(0)));
+  const auto m = sg::merge::sorted();
+  for (auto _ : state) {
     state.PauseTiming();
-    auto copy = r;  // sg takes the runs by move, as a pipeline hands it answers
+    auto copy = r;
     state.ResumeTiming();
     auto out = m(std::move(copy));
     benchmark::DoNotOptimize(out.data());
@@ -84,19 +104,50 @@ void merge_sg(benchmark::State& state) {
   set_bytes(state);
 }
 
+// The caller's span, into memory already touched: the merge (and its check) alone.
+void merge_sg_into(benchmark::State& state) {
+  auto const& r = runs(static_cast<std::size_t>(state.range(0)));
+  std::vector<std::int64_t> out(total);
+  const auto m = sg::merge::sorted();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(m(r, std::span(out)).data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state);
+}
+
+// GNU's interface wants mutable iterators; it only reads through them.
+std::vector<std::pair<std::int64_t*, std::int64_t*>> gnu_sequences(std::vector<std::vector<std::int64_t>> const& r) {
+  std::vector<std::pair<std::int64_t*, std::int64_t*>> seqs;
+  for (auto const& run : r) {
+    auto* first = const_cast<std::int64_t*>(run.data());
+    seqs.emplace_back(first, first + run.size());
+  }
+  return seqs;
+}
+
 void merge_gnu(benchmark::State& state) {
   auto const& r = runs(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    // GNU's interface wants mutable iterators; it only reads through them.
-    std::vector<std::pair<std::int64_t*, std::int64_t*>> seqs;
-    for (auto const& run : r) {
-      auto* first = const_cast<std::int64_t*>(run.data());
-      seqs.emplace_back(first, first + run.size());
-    }
+    auto seqs = gnu_sequences(r);
     std::vector<std::int64_t> out(total);
     __gnu_parallel::multiway_merge(seqs.begin(), seqs.end(), out.begin(), total,
                                    std::less<std::int64_t>{}, __gnu_parallel::sequential_tag());
     benchmark::DoNotOptimize(out.data());
+  }
+  set_bytes(state);
+}
+
+// GNU into memory already touched: beside merge_sg_into.
+void merge_gnu_into(benchmark::State& state) {
+  auto const& r = runs(static_cast<std::size_t>(state.range(0)));
+  std::vector<std::int64_t> out(total);
+  for (auto _ : state) {
+    auto seqs = gnu_sequences(r);
+    __gnu_parallel::multiway_merge(seqs.begin(), seqs.end(), out.begin(), total,
+                                   std::less<std::int64_t>{}, __gnu_parallel::sequential_tag());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
   }
   set_bytes(state);
 }
@@ -122,12 +173,14 @@ void merge_heap(benchmark::State& state) {
   set_bytes(state);
 }
 
+// The floor: a plain copy of the input into a new vector (reserved, then appended to, as
+// sg fills its result).
 void copy_floor(benchmark::State& state) {
   auto const& r = runs(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
-    std::vector<std::int64_t> out(total);
-    auto at = out.begin();
-    for (auto const& run : r) at = std::copy(run.begin(), run.end(), at);
+    std::vector<std::int64_t> out;
+    out.reserve(total);
+    for (auto const& run : r) out.insert(out.end(), run.begin(), run.end());
     benchmark::DoNotOptimize(out.data());
   }
   set_bytes(state);
@@ -154,10 +207,7 @@ void merge_sg_generic(benchmark::State& state) {
   auto const& r = sorted_runs<T>(static_cast<std::size_t>(state.range(0)), generic_total);
   const auto m = sg::merge::sorted();
   for (auto _ : state) {
-    state.PauseTiming();
-    auto copy = r;
-    state.ResumeTiming();
-    auto out = m(std::move(copy));
+    auto out = m(r);  // the caller's runs, read in place
     benchmark::DoNotOptimize(out.data());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * generic_total));
@@ -167,11 +217,11 @@ template <class T, bool Stable>
 void merge_gnu_generic(benchmark::State& state) {
   auto const& r = sorted_runs<T>(static_cast<std::size_t>(state.range(0)), generic_total);
   for (auto _ : state) {
-    state.PauseTiming();
-    auto copy = r;  // the same starting point as sg: GNU moves nothing, but reads these
-    std::vector<std::pair<T*, T*>> seqs;
-    for (auto& run : copy) seqs.emplace_back(run.data(), run.data() + run.size());
-    state.ResumeTiming();
+    std::vector<std::pair<T*, T*>> seqs;  // GNU only reads through these
+    for (auto const& run : r) {
+      auto* first = const_cast<T*>(run.data());
+      seqs.emplace_back(first, first + run.size());
+    }
     std::vector<T> out(generic_total);
     if constexpr (Stable)  // the like-for-like baseline: sg's merge is stable
       __gnu_parallel::stable_multiway_merge(seqs.begin(), seqs.end(), out.begin(), generic_total, std::less<T>{},
@@ -201,17 +251,15 @@ std::vector<std::vector<std::int64_t>> const& top_answers() {
   return answers;
 }
 
-// Timed by hand around the merge alone: the answers are copied first (a pipeline hands
-// them over by move), and Pause/ResumeTiming would cost more than this merge.
+// As a user calls it: the answers stay the caller's. Arg 0: every answer's order checked
+// (the default); 1: presorted_answers().
 void top_k_sg(benchmark::State& state) {
   const auto checked = sg::merge::top_k(top_n, std::greater<>{});
   const auto m = state.range(0) == 0 ? checked : checked.presorted_answers();
+  auto const& answers = top_answers();
   for (auto _ : state) {
-    auto copy = top_answers();
-    const auto start = std::chrono::steady_clock::now();
-    auto out = m(std::move(copy));
+    auto out = m(answers);
     benchmark::DoNotOptimize(out.data());
-    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
 }
 
@@ -467,11 +515,13 @@ void hll_merge(benchmark::State& state) {
 
 #define SG_MERGE_ARGS ->Arg(2)->Arg(8)->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond)
 BENCHMARK(merge_sg) SG_MERGE_ARGS;
+BENCHMARK(merge_sg_moved) SG_MERGE_ARGS;
+BENCHMARK(merge_sg_into) SG_MERGE_ARGS;
 BENCHMARK(merge_gnu) SG_MERGE_ARGS;
+BENCHMARK(merge_gnu_into) SG_MERGE_ARGS;
 BENCHMARK(merge_heap) SG_MERGE_ARGS;
 BENCHMARK(copy_floor) SG_MERGE_ARGS;
 
-// Arg 0: every answer checked for order; 1: presorted_answers().
 #define SG_GENERIC_ARGS ->Arg(8)->Arg(64)->Unit(benchmark::kMillisecond)
 BENCHMARK_TEMPLATE(merge_sg_generic, std::string) SG_GENERIC_ARGS;
 BENCHMARK_TEMPLATE(merge_gnu_generic, std::string, false) SG_GENERIC_ARGS;
@@ -480,7 +530,7 @@ BENCHMARK_TEMPLATE(merge_sg_generic, pair_key) SG_GENERIC_ARGS;
 BENCHMARK_TEMPLATE(merge_gnu_generic, pair_key, false) SG_GENERIC_ARGS;
 BENCHMARK_TEMPLATE(merge_gnu_generic, pair_key, true) SG_GENERIC_ARGS;
 
-BENCHMARK(top_k_sg)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(top_k_sg)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(top_k_nth_element)->Unit(benchmark::kMicrosecond);
 BENCHMARK(top_k_partial_sort)->Unit(benchmark::kMicrosecond);
 
@@ -500,4 +550,7 @@ BENCHMARK(aggregate_answers_loop)->Arg(2000)->Arg(200'000)->Unit(benchmark::kMic
 
 BENCHMARK(hll_merge)->Unit(benchmark::kMicrosecond);
 
-BENCHMARK_MAIN();
+// Freed memory stays in the process, as in a server (benchmark_main.hpp): a 128 MB result
+// is then not 32,768 fresh pages from the kernel on every call. SG_BENCH_FRESH_MEMORY=1
+// runs with glibc's defaults instead.
+SG_BENCHMARK_MAIN();

@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <deque>
+#include <iterator>
 #include <list>
 #include <memory>
 #include <numeric>
 #include <random>
+#include <ranges>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -161,4 +164,27 @@ TEST_CASE("concat: rows of a late answer are moved, not copied", "[merge][concat
   REQUIRE(out.size() == 2);
   CHECK(*out[0] == 0);
   CHECK(*out[1] == 1);
+}
+
+TEST_CASE("concat reads the caller's answers in place, into any output", "[merge][concat][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 200; ++round) {
+    const auto answers = random_answers(rng);
+    const rows expected = reference_concat(answers);
+    std::vector<std::span<int const>> spans(answers.begin(), answers.end());
+    CHECK(sg::merge::concat()(spans) == expected);
+    CHECK(sg::merge::concat()(answers | std::views::transform([](rows const& a) { return std::span(a); })) == expected);
+    rows out{99};
+    sg::merge::concat()(answers, std::back_inserter(out));
+    CHECK(std::equal(out.begin() + 1, out.end(), expected.begin(), expected.end()));
+    rows room(expected.size());
+    CHECK(std::ranges::equal(sg::merge::concat()(spans, std::span(room)), expected));
+    if (!expected.empty()) {
+      rows small(expected.size() - 1, 7);
+      CHECK_THROWS_WITH(sg::merge::concat()(answers, std::span(small)),
+                        Catch::Contains("sg::merge::concat: the output span holds " + std::to_string(small.size()) +
+                                        " rows, but the merge has " + std::to_string(expected.size())));
+      CHECK(small == rows(expected.size() - 1, 7));  // nothing written
+    }
+  }
 }

@@ -7,9 +7,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <numeric>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,4 +56,33 @@ TEST_CASE("distinct on whole values and strings, in a pipeline", "[merge][distin
   auto identity = [](std::vector<std::string> const& v) { return v; };
   auto r = (sg::scatter(shards) | sg::gather(sg::merge::distinct()))(identity);
   CHECK(r.value == std::vector<std::string>{"ann", "bob", "cy"});
+}
+
+TEST_CASE("distinct reads the caller's answers in place, into any output", "[merge][distinct][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 100; ++round) {
+    std::vector<std::vector<row>> answers(rng() % 10);
+    int origin = 0;
+    for (auto& a : answers) {
+      a.resize(rng() % 30);
+      for (auto& r : a) r = {static_cast<int>(rng() % 20), origin++};
+    }
+    const auto expected = reference(answers);
+    const auto m = sg::merge::distinct(&row::key);
+    std::vector<std::span<row const>> spans(answers.begin(), answers.end());
+    CHECK(m(spans) == expected);
+    std::vector<row> out;
+    m(answers, std::back_inserter(out));
+    CHECK(out == expected);
+    std::vector<row> room(expected.size());
+    CHECK(std::ranges::equal(m(answers, std::span(room)), expected));
+    if (!expected.empty()) {
+      std::vector<row> small(expected.size() - 1);
+      CHECK_THROWS_WITH(m(answers, std::span(small)),
+                        Catch::Contains("sg::merge::distinct: the output span holds " + std::to_string(small.size()) +
+                                        " rows, but the merge has more"));
+    }
+    auto moved = answers;
+    CHECK(m(std::move(moved)) == expected);
+  }
 }

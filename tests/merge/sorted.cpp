@@ -9,12 +9,17 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <forward_list>
 #include <functional>
+#include <iterator>
 #include <list>
 #include <memory>
 #include <numeric>
 #include <random>
+#include <ranges>
+#include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace {
@@ -180,4 +185,152 @@ TEST_CASE("sorted on arithmetic runs (the buffered merge tree) equals std::sort"
   }
   std::vector<std::vector<double>> doubles{{0.5, 1.5}, {-2.0, 1.5, 7.0}, {}};
   CHECK(sg::merge::sorted()(doubles) == std::vector<double>{-2.0, 0.5, 1.5, 1.5, 7.0});
+}
+
+// --- m(runs) on runs the caller keeps, and into the caller's output ------------------------
+
+namespace {
+
+// The error a merge gives for run `shard`, out of order at `at`; "" when it gives none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (std::system_error const& e) {
+    CHECK(e.code() == sg::errc::bad_input);
+    return e.what();
+  }
+  return "";
+}
+
+std::string unsorted_message(std::size_t shard, std::size_t at) {
+  return "sg::merge::sorted: the answer of shard " + std::to_string(shard) + " is not sorted: its element " +
+         std::to_string(at) + " goes before element " + std::to_string(at - 1);
+}
+
+}  // namespace
+
+TEST_CASE("sorted reads const runs, spans and ranges of ranges in place, into any output",
+          "[merge][sorted][property]") {
+  SG_SEEDED_RNG(rng);
+  const auto m = sg::merge::sorted(std::ranges::less{}, &row::key);
+  for (int round = 0; round < 200; ++round) {
+    const auto runs = random_runs(rng, round % 3 == 0 ? 3 : 1000, false);
+    const auto expected = reference(runs, std::ranges::less{}, &row::key);
+    INFO("round " << round << ": " << runs.size() << " runs");
+    CHECK(m(runs) == expected);  // const std::vector<std::vector<row>>&
+    std::vector<std::span<row const>> spans(runs.begin(), runs.end());
+    CHECK(m(spans) == expected);
+    CHECK(m(std::span(spans)) == expected);
+    CHECK(m(runs | std::views::transform([](auto const& r) { return std::span(r); })) == expected);  // made on the fly
+    std::vector<std::list<row>> lists;
+    for (auto const& r : runs) lists.emplace_back(r.begin(), r.end());
+    CHECK(m(lists) == expected);
+
+    std::vector<row> out;
+    m(runs, std::back_inserter(out));
+    CHECK(out == expected);
+    std::vector<row> room(expected.size() + 3, row{-1, -1, -1});
+    auto end = m(spans, room.begin());
+    CHECK(end == room.begin() + static_cast<std::ptrdiff_t>(expected.size()));
+    CHECK(std::equal(expected.begin(), expected.end(), room.begin()));
+    CHECK(room.back() == row{-1, -1, -1});  // nothing written past the rows
+    auto written = m(lists, std::span(room));
+    CHECK(written.data() == room.data());
+    CHECK(std::ranges::equal(written, expected));
+
+    auto moved = runs;
+    CHECK(m(std::move(moved)) == expected);
+  }
+}
+
+TEST_CASE("sorted on arithmetic runs in place: any output, every engine", "[merge][sorted][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 60; ++round) {
+    const std::size_t k = round % 6 == 0 ? 0 : (round % 6 == 1 ? 1 : rng() % 70);
+    std::vector<std::vector<std::int64_t>> runs(k);
+    std::vector<std::int64_t> all;
+    for (auto& r : runs) {
+      r.resize(rng() % 4 == 0 ? 0 : rng() % (k < 4 ? 12000 : 600));  // windows of 64 to 4096 rows
+      for (auto& x : r) x = static_cast<std::int64_t>(rng() % 50) - 25;  // duplicates
+      std::ranges::sort(r);
+      all.insert(all.end(), r.begin(), r.end());
+    }
+    std::ranges::stable_sort(all);
+    INFO("k " << k);
+    const auto m = sg::merge::sorted();
+    CHECK(m(runs) == all);
+    std::vector<std::int64_t> out(all.size());
+    CHECK(m(runs, std::span(out)).size() == all.size());
+    CHECK(out == all);
+    std::vector<std::int64_t> appended;
+    m(std::vector<std::span<std::int64_t const>>(runs.begin(), runs.end()), std::back_inserter(appended));
+    CHECK(appended == all);
+  }
+}
+
+TEST_CASE("sorted into a span too small: a clear error before anything is written", "[merge][sorted][bad-input]") {
+  const std::vector<std::vector<int>> runs{{1, 4}, {2, 3, 5}};
+  std::vector<int> small(4, -1);
+  const auto what = error_of([&] { (void)sg::merge::sorted()(runs, std::span(small)); });
+  CHECK_THAT(what, Catch::Contains("sg::merge::sorted: the output span holds 4 rows, but the merge has 5"));
+  CHECK(small == std::vector<int>(4, -1));
+  // Runs that do not know their size: the error comes with the row that does not fit.
+  std::vector<std::forward_list<std::string>> lists{{"a", "c"}, {"b"}};
+  std::vector<std::string> two(2);
+  CHECK_THAT(error_of([&] { (void)sg::merge::sorted()(lists, std::span(two)); }),
+             Catch::Contains("the output span holds 2 rows, but the merge has more"));
+  std::vector<int> exact(5);
+  CHECK(sg::merge::sorted()(runs, std::span(exact)).size() == 5);
+  CHECK(exact == std::vector<int>{1, 2, 3, 4, 5});
+}
+
+TEST_CASE("sorted in place finds an unsorted run at any position of any run", "[merge][sorted][bad-input][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 300; ++round) {
+    const bool arithmetic = round % 2 == 0;
+    const std::size_t k = 1 + rng() % (round % 5 == 0 ? 70 : 6);
+    const std::size_t length = round % 3 == 0 ? 9000 : 2 + rng() % 200;  // several windows
+    std::vector<std::vector<std::int64_t>> runs(k);
+    for (auto& r : runs) {
+      r.resize(length);
+      for (auto& x : r) x = static_cast<std::int64_t>(rng() % 1000);
+      std::ranges::sort(r);
+    }
+    // One element of one run made smaller than the one before it: the first, the last, a
+    // window's edge, anywhere.
+    const std::size_t shard = rng() % k;
+    const std::size_t picks[] = {1, length - 1, std::min<std::size_t>(length - 1, 64),
+                                 std::min<std::size_t>(length - 1, 4096), 1 + rng() % (length - 1)};
+    const std::size_t at = picks[rng() % 5];
+    auto& r = runs[shard];
+    r[at] = r[at - 1] - 1 - static_cast<std::int64_t>(rng() % 3);
+    const std::size_t first_bad =
+        static_cast<std::size_t>(std::ranges::is_sorted_until(r) - r.begin());  // `at`, or an earlier one it made
+    INFO("k " << k << ", length " << length << ", shard " << shard << ", position " << at);
+    const auto expected = Catch::StartsWith(unsorted_message(shard, first_bad) + ": ");
+    if (arithmetic) {
+      CHECK_THAT(error_of([&] { (void)sg::merge::sorted()(runs); }), expected);
+      std::vector<std::int64_t> out(k * length);
+      CHECK_THAT(error_of([&] { (void)sg::merge::sorted()(runs, std::span(out)); }), expected);
+    } else {
+      std::vector<std::vector<row>> rows(k);
+      for (std::size_t s = 0; s < k; ++s)
+        for (auto x : runs[s]) rows[s].push_back({static_cast<int>(x), static_cast<int>(s), 0});
+      CHECK_THAT(error_of([&] { (void)sg::merge::sorted(std::ranges::less{}, &row::key)(rows); }), expected);
+    }
+    // Through the accumulator the bad run is rejected whole and the others are merged.
+    auto acc = sg::merge::sorted().accumulator<std::vector<std::int64_t>>();
+    std::vector<std::int64_t> rest;
+    for (std::size_t s = 0; s < k; ++s) {
+      if (s == shard) {
+        CHECK_THAT(error_of([&] { acc.add(s, std::vector<std::int64_t>(runs[s])); }), expected);
+      } else {
+        acc.add(s, std::vector<std::int64_t>(runs[s]));
+        rest.insert(rest.end(), runs[s].begin(), runs[s].end());
+      }
+    }
+    std::ranges::sort(rest);
+    CHECK(std::move(acc).finish() == rest);
+  }
 }

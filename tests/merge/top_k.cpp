@@ -8,10 +8,13 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <list>
 #include <random>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -113,4 +116,64 @@ TEST_CASE("top_k presorted: rows out of order among those taken are bad input", 
   }
   // Without presorted_answers() the same answers are simply selected from.
   CHECK(sg::merge::top_k(3)(std::vector<std::vector<int>>{{1, 4, 6}, {3, 2, 9}}) == std::vector<int>{1, 2, 3});
+}
+
+// --- m(answers) on answers the caller keeps, and into the caller's output -----------------
+
+TEST_CASE("top_k reads const answers and spans in place, into any output", "[merge][top_k][property]") {
+  SG_SEEDED_RNG(rng);
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::vector<row>> answers(round % 10 == 0 ? 0 : (round % 10 == 1 ? 1 : rng() % 12));
+    const bool unsorted = round % 4 == 0;  // then one answer is not sorted: it is selected from
+    for (std::size_t s = 0; s < answers.size(); ++s) {
+      std::vector<int> prices(rng() % 5 == 0 ? 0 : rng() % 300);
+      for (auto& p : prices) p = static_cast<int>(rng() % 40);
+      std::ranges::sort(prices, std::greater<>{});
+      if (unsorted && s == 0 && prices.size() > 1) std::swap(prices.front(), prices[rng() % prices.size()]);
+      for (std::size_t i = 0; i < prices.size(); ++i)
+        answers[s].push_back({prices[i], static_cast<int>(s), static_cast<int>(i)});
+    }
+    const std::size_t k = round % 7 == 0 ? 0 : (round % 7 == 1 ? std::numeric_limits<std::size_t>::max() : rng() % 50);
+    const std::size_t skip = round % 3 == 0 ? 0 : rng() % 30;
+    INFO("round " << round << ", k " << k << ", offset " << skip << (unsorted ? ", one answer unsorted" : ""));
+    const auto m = sg::merge::top_k(k, sg::merge::offset{skip}, std::greater<>{}, &row::price);
+    const auto want = reference(answers, k, skip, std::greater<>{});
+    CHECK(m(answers) == want);
+    std::vector<std::span<row const>> spans(answers.begin(), answers.end());
+    CHECK(m(spans) == want);
+    std::vector<row> out;
+    m(answers, std::back_inserter(out));
+    CHECK(out == want);
+    std::vector<row> room(want.size() + 2);
+    CHECK(std::ranges::equal(m(spans, std::span(room)), want));
+    if (!unsorted) CHECK(m.presorted_answers()(spans) == want);
+    auto moved = answers;
+    CHECK(m(std::move(moved)) == want);
+  }
+}
+
+TEST_CASE("top_k in place: arithmetic answers, a span too small, an unsorted answer", "[merge][top_k]") {
+  // Long sorted int64 answers (the branch-free check), one of them unsorted at its very last
+  // row: that row is the smallest of all, so it must be in an ascending top 3.
+  std::vector<std::vector<std::int64_t>> answers(5);
+  for (std::size_t s = 0; s < answers.size(); ++s)
+    for (std::int64_t i = 0; i < 1000; ++i) answers[s].push_back(10 + i * 5 + static_cast<std::int64_t>(s));
+  CHECK(sg::merge::top_k(3)(answers) == std::vector<std::int64_t>{10, 11, 12});
+  answers[3].back() = 1;
+  CHECK(sg::merge::top_k(3)(answers) == std::vector<std::int64_t>{1, 10, 11});
+  std::vector<std::int64_t> two(2);
+  try {
+    (void)sg::merge::top_k(3)(answers, std::span(two));
+    FAIL("a span of 2 took 3 rows");
+  } catch (std::system_error const& e) {
+    CHECK(e.code() == sg::errc::bad_input);
+    CHECK_THAT(std::string(e.what()),
+               Catch::Contains("sg::merge::top_k: the output span holds 2 rows, but the merge has"));
+  }
+  std::vector<std::int64_t> three(3);
+  CHECK(sg::merge::top_k(3)(answers, std::span(three)).size() == 3);
+  CHECK(three == std::vector<std::int64_t>{1, 10, 11});
+  // presorted_answers() reads only what it takes: the unsorted last row goes unseen, as documented.
+  CHECK(sg::merge::top_k(3).presorted_answers()(answers) == std::vector<std::int64_t>{10, 11, 12});
+  CHECK(sg::merge::top_k(0)(answers, std::span(two)).empty());
 }

@@ -12,12 +12,14 @@
 // copied, from answers given as rvalues. Example: examples/quickstart.cpp.
 #pragma once
 
+#include <sg/merge/output.hpp>
 #include <sg/merge/protocol.hpp>
 
 #include <algorithm>
 #include <cstddef>
 #include <iterator>
 #include <optional>
+#include <span>
 #include <ranges>
 #include <type_traits>
 #include <utility>
@@ -186,14 +188,61 @@ struct concat_merge {
     return {};
   }
 
-  // Concatenates a range of per-shard answers (answer i is shard i's).
+  // Concatenates a range of per-shard answers (answer i is shard i's) into a new
+  // std::vector. Answers the caller keeps (detail::runs_in_place, not an rvalue container:
+  // a const std::vector<std::vector<Row>>&, spans, …) are read where they are and each row
+  // is copied once, into a result reserved for all of them when the answers know their
+  // sizes; an rvalue container's rows are moved, its first answer's buffer reused.
   template <std::ranges::input_range Responses>
     requires detail::row_batch<std::ranges::range_value_t<Responses>>
   auto operator()(Responses&& responses) const {
-    return sg::detail::merge_all(*this, std::forward<Responses>(responses));
+    if constexpr (detail::runs_in_place<Responses> && !detail::moves_rows<Responses> &&
+                  std::ranges::forward_range<detail::run_t<Responses>>) {
+      detail::vector_output<std::ranges::range_value_t<detail::run_t<Responses>>> out;
+      in_place(responses, out);
+      return std::move(out.rows);
+    } else {
+      return sg::detail::merge_all(*this, std::forward<Responses>(responses));
+    }
+  }
+
+  // The same rows, written to the caller's output iterator; returns its end.
+  template <std::ranges::input_range Responses, std::weakly_incrementable Out>
+    requires detail::runs_in_place<Responses> && detail::row_batch<detail::run_t<Responses>> &&
+             std::indirectly_writable<Out, detail::emitted_t<Responses>>
+  Out operator()(Responses&& responses, Out out) const {
+    detail::iterator_output<Out, std::ranges::range_value_t<detail::run_t<Responses>>> to{std::move(out)};
+    in_place<detail::moves_rows<Responses>>(responses, to);
+    return std::move(to.at);
+  }
+
+  // The same rows, written to the caller's span; returns the part written. A span too
+  // small throws std::system_error(sg::errc::bad_input) saying so — before writing
+  // anything when the answers know their sizes.
+  template <std::ranges::input_range Responses, class Row, std::size_t Extent>
+    requires detail::runs_in_place<Responses> && detail::row_batch<detail::run_t<Responses>> &&
+             std::same_as<Row, std::ranges::range_value_t<detail::run_t<Responses>>>
+  std::span<Row> operator()(Responses&& responses, std::span<Row, Extent> out) const {
+    detail::span_output<Row> to{out, "sg::merge::concat"};
+    in_place<detail::moves_rows<Responses>>(responses, to);
+    return to.written();
   }
 
   friend constexpr bool operator==(concat_merge, concat_merge) noexcept { return true; }
+
+ private:
+  template <bool Move = false, class Responses, class Out>
+  static void in_place(Responses& responses, Out& out) {
+    using run = detail::run_t<Responses>;
+    if constexpr (std::ranges::sized_range<run> && std::ranges::forward_range<Responses>)
+      out.expect(detail::total_rows(responses));
+    for (auto&& r : responses) {
+      if constexpr (Move)
+        out.put_range(std::make_move_iterator(std::ranges::begin(r)), std::make_move_iterator(std::ranges::end(r)));
+      else
+        out.put_range(std::ranges::begin(r), std::ranges::end(r));
+    }
+  }
 };
 
 // Union all: the rows of every answer, shard 0's first. See concat_merge.

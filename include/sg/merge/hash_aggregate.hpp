@@ -226,23 +226,41 @@ class group_table {
     auto it = std::ranges::begin(table);
     const auto end = std::ranges::end(table);
     if (runs_.empty()) {
-      // An answer's groups are distinct, so the table will hold at least as many: room for
-      // them up front (up to the single table's limit) spares the rehashes of growing into
-      // them, which took half the time of merging a first answer of 1,000 groups.
+      // One table: the size check runs only when a group is new. `limit` rows at most;
+      // false when the table outgrew the cache (the rest is then kept partitioned).
+      std::size_t taken = 0;
+      auto merge_rows = [&](std::size_t limit) {
+        for (; it != end && taken < limit; ++taken) {
+          const bool added = merge_into(single_, sg::detail::forward_element<Table>(*it));
+          ++it;
+          if (added && single_.size() > small_limit) [[unlikely]] {
+            start_partitioning();
+            return false;
+          }
+        }
+        return true;
+      };
+      // Room for the groups an answer brings, sized by what is known of them. An answer of
+      // distinct groups (what a coordinator mostly receives) brings as many as it has rows,
+      // and growing into them by rehashing took half the time of merging a first answer of
+      // 1,000 groups; but an answer whose keys repeat (a million partial rows of a thousand
+      // groups) brings far fewer, and a table sized for its rows is a megabyte where 32 KiB
+      // would do, missing cache on every probe. So: a small answer is reserved for whole;
+      // a large one first merges `sample` rows into a table that grows by itself, and is
+      // reserved for (up to the single table's limit) only if every one was a new group.
       if constexpr (std::ranges::sized_range<Table>) {
-        const std::size_t want = std::min(static_cast<std::size_t>(std::ranges::size(table)), small_limit);
-        if (want > single_.max_load()) single_.reserve(want);
-      }
-      // One table: the size check runs only when a group is new.
-      while (it != end) {
-        const bool added = merge_into(single_, sg::detail::forward_element<Table>(*it));
-        ++it;
-        if (added && single_.size() > small_limit) [[unlikely]] {
-          start_partitioning();
-          break;
+        constexpr std::size_t sample = 1024;
+        const std::size_t rows = static_cast<std::size_t>(std::ranges::size(table));
+        const std::size_t want = std::min(single_.size() + rows, small_limit);
+        if (rows > sample) {
+          const std::size_t groups_before = single_.size();
+          if (!merge_rows(sample)) return keep_partitioned(std::forward<Table>(table), it, end);
+          if (single_.size() - groups_before == sample && want > single_.max_load()) single_.reserve(want);
+        } else if (want > single_.max_load()) {
+          single_.reserve(want);
         }
       }
-      if (it == end) return;
+      if (merge_rows(static_cast<std::size_t>(-1))) return;
     }
     keep_partitioned(std::forward<Table>(table), it, end);
   }

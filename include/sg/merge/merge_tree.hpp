@@ -11,6 +11,13 @@
 // about 256 KiB, so the tree stays in cache. Stable: a tie goes to the left child, and
 // runs are placed left to right in shard order.
 //
+// The order check is fused into the merge: a leaf hands its run to the tree one window at
+// a time (a few KiB, about 256 KiB over all leaves), and checks that window — with its
+// boundary against the previous one — just before the merge reads it (order_check.hpp:
+// branch-free, AVX2 where the processor has it), so the check reads data on its way into
+// the cache and costs no pass of its own. The first element out of order calls
+// on_unsorted(run, position), which must throw; nothing of that window has been merged.
+//
 // Used by sorted.hpp for contiguous runs of arithmetic values compared with <, > (std::less,
 // std::greater, std::ranges::less or greater, transparent or not, sg::total_less or
 // total_greater) through std::identity. Floating point is compared in sg's total order
@@ -18,6 +25,7 @@
 // Example: include/sg/merge/sorted.hpp.
 #pragma once
 
+#include <sg/merge/order_check.hpp>
 #include <sg/order.hpp>
 
 #include <algorithm>
@@ -58,17 +66,27 @@ template <class T, class Comp, class Proj>
 concept merge_tree_eligible =
     std::is_arithmetic_v<T> && std::is_same_v<Proj, std::identity> && arithmetic_order<Comp, T> != 0;
 
-template <class T, int Order>
+// merge_tree's order check: none (the caller checked the runs already).
+struct unchecked_runs {
+  void operator()(std::size_t, std::size_t) const noexcept {}
+};
+
+template <class T, int Order, class OnUnsorted = unchecked_runs>
 class merge_tree {
  public:
-  // runs: in shard order (the tie-break); every run sorted in Order.
-  explicit merge_tree(std::vector<std::span<T const>> runs) {
+  // runs: in shard order (the tie-break); each run should be sorted in Order, and the first
+  // element out of order calls on_unsorted(run index, position) when the merge reaches its
+  // window (it must throw). With unchecked_runs nothing is checked.
+  explicit merge_tree(std::vector<std::span<T const>> runs, OnUnsorted on_unsorted = {})
+      : on_unsorted_(std::move(on_unsorted)) {
     leaves_ = std::bit_ceil(std::max<std::size_t>(runs.size(), 2));
     nodes_.resize(2 * leaves_);
+    window_ = std::clamp<std::size_t>((std::size_t{256} << 10) / sizeof(T) / leaves_, 64, 4096);
     for (std::size_t i = 0; i < runs.size(); ++i) {
       node& leaf = nodes_[leaves_ + i];
-      leaf.head = runs[i].data();
-      leaf.tail = runs[i].data() + runs[i].size();
+      leaf.begin = leaf.head = leaf.tail = runs[i].data();
+      leaf.end = runs[i].data() + runs[i].size();
+      if constexpr (std::is_same_v<OnUnsorted, unchecked_runs>) leaf.tail = leaf.end;  // one window
     }
     // Per-node buffer: 256 KiB in all, at least 64 elements each.
     const std::size_t inner = leaves_ - 1;
@@ -80,21 +98,34 @@ class merge_tree {
       x.head = x.tail = x.buffer;
       x.inner = true;
     }
+    nodes_[1].inner = true;
   }
 
   // Writes every element, merged, to out (room for all of them). Returns the end.
-  T* run(T* out) {
-    nodes_[1].inner = true;
-    return fill(1, out, nullptr);
+  T* run(T* out) { return fill(1, out, nullptr); }
+
+  // Merges into a buffer of `chunk` elements at a time and hands each full (the last one
+  // partly full) buffer to flush(T const* data, std::size_t n): for an output that must
+  // not be written ahead (a std::vector filled by insert, without zeroing it first).
+  template <class Flush>
+  void run_buffered(Flush&& flush, std::size_t chunk = 2048) {
+    std::vector<T> buffer(chunk);
+    for (;;) {
+      T* end = fill(1, buffer.data(), buffer.data() + chunk);
+      if (end == buffer.data()) return;
+      flush(static_cast<T const*>(buffer.data()), static_cast<std::size_t>(end - buffer.data()));
+    }
   }
 
  private:
   struct node {
-    T* buffer = nullptr;     // inner nodes (not the root): their own storage
-    T const* head = nullptr; // available data [head, tail)
+    T* buffer = nullptr;      // inner nodes (not the root): their own storage
+    T const* head = nullptr;  // available data [head, tail): a leaf's checked window
     T const* tail = nullptr;
+    T const* begin = nullptr; // leaves: the run [begin, end)
+    T const* end = nullptr;
     bool inner = false;
-    bool done = false;       // no more data will come
+    bool done = false;        // no more data will come
   };
 
   // In sg's total order for floating point (NaN last), branch-free; for runs without NaN
@@ -112,14 +143,24 @@ class merge_tree {
       return less(b, a);
   }
 
-  // Makes node n's children hold data, or be finished and empty.
+  // Makes node n hold data, or be finished and empty: an inner node refills its buffer, a
+  // leaf checks and opens its next window.
   void ensure(std::size_t n) {
     node& x = nodes_[n];
-    if (x.head == x.tail && x.inner && !x.done) {
+    if (x.head != x.tail) return;
+    if (x.inner) {
+      if (x.done) return;
       T* end = fill(n, x.buffer, x.buffer + buffer_size_);
       x.head = x.buffer;
       x.tail = end;
       if (end == x.buffer) x.done = true;
+    } else if (x.tail != x.end) {
+      T const* from = x.tail == x.begin ? x.tail : x.tail - 1;  // with the previous window's last
+      T const* to = x.tail + std::min(window_, static_cast<std::size_t>(x.end - x.tail));
+      if (!in_order<Order>(from, static_cast<std::size_t>(to - from))) [[unlikely]]
+        on_unsorted_(n - leaves_, static_cast<std::size_t>(from - x.begin) +
+                                      first_out_of_order<Order>(from, static_cast<std::size_t>(to - from)));
+      x.tail = to;
     }
   }
 
@@ -162,7 +203,9 @@ class merge_tree {
     }
   }
 
+  [[no_unique_address]] OnUnsorted on_unsorted_;
   std::size_t leaves_ = 0;
+  std::size_t window_ = 0;
   std::size_t buffer_size_ = 0;
   std::vector<node> nodes_;
   std::vector<T> storage_;

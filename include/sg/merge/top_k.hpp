@@ -23,6 +23,7 @@
 #pragma once
 
 #include <sg/error.hpp>
+#include <sg/merge/output.hpp>
 #include <sg/merge/protocol.hpp>
 #include <sg/merge/sorted.hpp>
 #include <sg/order.hpp>
@@ -56,11 +57,32 @@ constexpr std::size_t saturating_sum(std::size_t a, std::size_t b) noexcept {
   return a > std::numeric_limits<std::size_t>::max() - b ? std::numeric_limits<std::size_t>::max() : a + b;
 }
 
+// The error of a presorted_answers() merge that finds a taken row out of order.
+inline std::system_error unsorted_presorted(std::size_t shard) {
+  return std::system_error(make_error_code(errc::bad_input),
+                           "sg::merge::top_k: the answer of shard " + std::to_string(shard) +
+                               " is not sorted, though the merge was told (presorted) that it is");
+}
+
+// Whether an answer is sorted by (comp, proj): one comparison per row, branch-free for
+// arithmetic rows in contiguous memory (sorted.hpp's tree_runs).
+template <class Comp, class Proj, class Run>
+bool answer_sorted(Run const& run, Comp const& comp, Proj const& proj) {
+  if constexpr (tree_runs<Run, Comp, Proj>) {
+    std::size_t at = 0;
+    return tree_run_in_order<Comp>(run, at);
+  } else {
+    return std::ranges::is_sorted(run, std::ref(comp), std::ref(proj));
+  }
+}
+
 // The first `limit` rows of `rows` in (comp, proj) order, stable: ties keep their order.
 template <class Row, class Comp, class Proj>
 std::vector<Row> first_rows(std::vector<Row>&& rows, std::size_t limit, Comp const& comp, Proj const& proj) {
-  auto key_less = [&](Row const& a, Row const& b) { return std::invoke(comp, std::invoke(proj, a), std::invoke(proj, b)); };
-  if (std::is_sorted(rows.begin(), rows.end(), key_less)) {
+  auto key_less = [&](Row const& a, Row const& b) {
+    return std::invoke(comp, std::invoke(proj, a), std::invoke(proj, b));
+  };
+  if (answer_sorted(rows, comp, proj)) {
     if (rows.size() > limit) rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(limit), rows.end());
     return std::move(rows);
   }
@@ -127,14 +149,13 @@ class top_k_accumulator {
     for (auto const& r : runs_) available += r.rows.size();
     result_type out;
     if (available > skip_) out.reserve(std::min(k_, available - skip_));
+    auto emit = [&](auto const& at) { out.push_back(std::ranges::iter_move(at)); };
     if (presorted_)
-      detail::kway_merge(src, comp_, proj_, skip_, k_, out, [&](std::size_t i) {
-        throw std::system_error(make_error_code(errc::bad_input),
-                                "sg::merge::top_k: the answer of shard " + std::to_string(runs_[i].shard) +
-                                    " is not sorted, though the merge was told (presorted) that it is");
+      detail::kway_merge(src, comp_, proj_, skip_, k_, emit, [&](std::size_t i, auto const&) {
+        throw detail::unsorted_presorted(runs_[i].shard);
       });
     else
-      detail::kway_merge(src, comp_, proj_, skip_, k_, out);
+      detail::kway_merge(src, comp_, proj_, skip_, k_, emit);
     return out;
   }
 
@@ -193,11 +214,89 @@ struct top_k_merge {
     return {k, skip, presorted, comp, proj};
   }
 
-  // Merges a range of per-shard answers (answer i is shard i's).
+  // Merges a range of per-shard answers (answer i is shard i's) into a new std::vector.
+  // Answers that stay put (detail::runs_in_place: a const std::vector<std::vector<Row>>&,
+  // spans, …) are read where they are: each sorted answer is checked (one comparison per
+  // row, branch-free for arithmetic rows) and merged in place, and only the rows taken are
+  // copied. When an answer is not sorted, the call selects from it as add() does.
   template <std::ranges::input_range Responses>
-    requires detail::sorted_run<std::ranges::range_value_t<Responses>, Comp, Proj>
+    requires detail::sorted_run<detail::run_t<Responses>, Comp, Proj>
   auto operator()(Responses&& responses) const {
+    using row = std::ranges::range_value_t<detail::run_t<Responses>>;
+    if constexpr (detail::runs_in_place<Responses>) {
+      detail::vector_output<row> out;
+      if (merge_in_place<detail::moves_rows<Responses>>(responses, out)) return std::move(out.rows);
+    }
     return sg::detail::merge_all(*this, std::forward<Responses>(responses));
+  }
+
+  // The same rows, written to the caller's output iterator; returns the iterator past the
+  // last row written.
+  template <std::ranges::input_range Responses, std::weakly_incrementable Out>
+    requires detail::runs_in_place<Responses> && detail::sorted_run<detail::run_t<Responses>, Comp, Proj> &&
+             std::indirectly_writable<Out, detail::emitted_t<Responses>> &&
+             std::indirectly_writable<Out, std::ranges::range_value_t<detail::run_t<Responses>>&&>
+  Out operator()(Responses&& responses, Out out) const {
+    using row = std::ranges::range_value_t<detail::run_t<Responses>>;
+    detail::iterator_output<Out, row> to{std::move(out)};
+    if (merge_in_place<detail::moves_rows<Responses>>(responses, to)) return std::move(to.at);
+    for (auto& r : sg::detail::merge_all(*this, std::forward<Responses>(responses))) to.put(std::move(r));
+    return std::move(to.at);
+  }
+
+  // The same rows, written to the caller's span; returns the part written. A span too
+  // small for them throws std::system_error(sg::errc::bad_input) saying so.
+  template <std::ranges::input_range Responses, class Row, std::size_t Extent>
+    requires detail::runs_in_place<Responses> && detail::sorted_run<detail::run_t<Responses>, Comp, Proj> &&
+             std::same_as<Row, std::ranges::range_value_t<detail::run_t<Responses>>>
+  std::span<Row> operator()(Responses&& responses, std::span<Row, Extent> out) const {
+    detail::span_output<Row> to{out, "sg::merge::top_k"};
+    if (merge_in_place<detail::moves_rows<Responses>>(responses, to)) return to.written();
+    auto rows = sg::detail::merge_all(*this, std::forward<Responses>(responses));
+    to.expect(rows.size());
+    for (auto& r : rows) to.put(std::move(r));
+    return to.written();
+  }
+
+ private:
+  // m(answers) on answers read in place: merges the first offset + k rows of the sorted
+  // answers into out and returns true, or returns false (having written nothing) when an
+  // answer is not sorted and must be selected from (unless presorted).
+  template <bool Move, class Responses, class Out>
+  bool merge_in_place(Responses& responses, Out& out) const {
+    using run = detail::run_t<Responses>;
+    using iterator = std::ranges::iterator_t<run>;
+    if (k == 0) return true;
+    const std::size_t limit = shard_limit();
+    std::vector<detail::merge_cursor<iterator, iterator>> src;
+    std::vector<std::size_t> shard_of;
+    if constexpr (std::ranges::sized_range<Responses>) {
+      src.reserve(static_cast<std::size_t>(std::ranges::size(responses)));
+      shard_of.reserve(src.capacity());
+    }
+    std::size_t shard = 0, available = 0;
+    for (auto&& r : responses) {
+      if (!presorted && !detail::answer_sorted(r, comp, proj)) return false;
+      auto first = std::ranges::begin(r);
+      auto last = std::ranges::next(first, static_cast<std::iter_difference_t<iterator>>(
+                                               std::min<std::size_t>(limit, PTRDIFF_MAX)),
+                                    std::ranges::end(r));
+      if (first != last) {
+        if constexpr (std::ranges::sized_range<run>)
+          available += std::min(limit, static_cast<std::size_t>(std::ranges::size(r)));
+        src.push_back({first, last});
+        shard_of.push_back(shard);
+      }
+      ++shard;
+    }
+    if constexpr (std::ranges::sized_range<run>) out.expect(available > skip ? std::min(k, available - skip) : 0);
+    auto emit = [&](iterator const& at) { out.put(detail::take_row<Move>(at)); };
+    if (presorted)
+      detail::kway_merge(src, comp, proj, skip, k, emit,
+                         [&](std::size_t i, iterator const&) { throw detail::unsorted_presorted(shard_of[i]); });
+    else
+      detail::kway_merge(src, comp, proj, skip, k, emit);
+    return true;
   }
 };
 
