@@ -24,7 +24,9 @@
 //    where GLOB is exact: an ASCII pattern without '_' (GLOB's '?' is one UTF-8
 //    character, sg's '_' one byte), on a value without a NUL byte (GLOB reads a C
 //    string); sg matches the rest — a value with a NUL, any other pattern — in SQLite
-//    (see detail::glob_is_exact); any other predicate is called by sg in SQLite.
+//    (see detail::glob_is_exact). IN lists are bound parameters unless the WHERE would
+//    bind more than the connection's SQLITE_LIMIT_VARIABLE_NUMBER, when sg matches them
+//    (SQLite would refuse the statement). Any other predicate is called by sg in SQLite.
 //  * Aggregates: every sg::agg aggregate (and any user aggregate) folds its rows in
 //    SQLite through an aggregate function sg registers, which calls the aggregate's own
 //    init and update: the states are exactly sg's (128-bit sums, Welford moments,
@@ -463,6 +465,9 @@ class renderer {
 
   std::vector<param> params;
   std::vector<function_binding> functions;
+  // Whether IN lists are bound as parameters; false when they would pass the
+  // connection's limit on parameters (SQLITE_LIMIT_VARIABLE_NUMBER), so sg matches them.
+  bool bind_lists = true;
 
   std::string all_columns() const {
     std::string out;
@@ -510,7 +515,7 @@ class renderer {
       return leaf(p);
     } else if constexpr (requires { p.column; p.values; }) {
       if constexpr (is_bindable<typename decltype(p.values)::value_type>) {
-        if (auto f = field_index(table_, p.column)) {
+        if (auto f = field_index(table_, p.column); f && bind_lists) {
           const std::string col = sql_identifier(table_.columns()[*f]);
           if (p.values.empty()) return "(" + col + " IS NULL AND NULL)";  // FALSE, or UNKNOWN for NULL
           std::string out = "(" + col + " IN (";
@@ -722,6 +727,14 @@ class table_shard {
     check_columns(c);
     Row scratch{};
     detail::renderer<Row> r(table_, &scratch);
+    if constexpr (has_clause<decltype(q.where_part)>) {
+      // A WHERE whose IN lists would bind more parameters than the connection takes
+      // (SQLite refuses the statement: "too many SQL variables") has sg match its lists.
+      detail::renderer<Row> probe(table_, &scratch);
+      (void)probe.condition(q.where_part.predicate);
+      const int limit = ::sqlite3_limit(c.native_handle(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+      r.bind_lists = probe.params.size() + 1 <= static_cast<std::size_t>(std::max(limit, 0));  // + LIMIT's
+    }
     if constexpr (!Q::grouped) {
       const std::string sql = rows_sql(q, r);
       return step(c, sql, r, [](statement& st) { return st.template rows<Row>(); });
