@@ -109,6 +109,7 @@ TEST_CASE("ring: weights that would pass and then fail are refused up front, in 
   CHECK_THROWS_WITH(ring<>(w{1.0, 1.0}, (std::size_t{1} << 23) + 1), Catch::Contains("the weights at"));
   CHECK_THROWS_WITH(ring<>(std::size_t{1} << 20, std::size_t{1} << 10), Catch::Contains("more than the 2^24"));
   CHECK_THROWS_WITH(ring<>(~std::size_t{0}, 1), Catch::Contains("more than the 2^24"));  // before allocating
+  CHECK_THROWS_WITH(ring<>(std::size_t{1} << 40, 0), Catch::Contains("vnodes must be at least 1"));  // found by fuzzing
   CHECK_THROWS_WITH(ring<>(1, ~std::size_t{0}), Catch::Contains("more than the 2^24"));
   CHECK_THROWS_WITH(ring<>(w{1.0}, ~std::size_t{0}), Catch::Contains("more than the 2^24"));
   CHECK_THROWS_WITH(ring<>(w{1.0, std::numeric_limits<double>::max()}, 1), Catch::Contains("shard 1"));

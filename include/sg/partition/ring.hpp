@@ -115,7 +115,8 @@ class ring {
 
   static std::vector<double> unit_weights(std::size_t n, std::size_t vnodes) {
     detail::checked_shard_count(n, "sg::partition::ring");
-    if (vnodes != 0 && n > max_points / vnodes)
+    if (vnodes == 0) throw std::invalid_argument("sg::partition::ring: vnodes must be at least 1");
+    if (n > max_points / vnodes)
       throw std::invalid_argument("sg::partition::ring: " + std::to_string(n) + " shards of " + std::to_string(vnodes) +
                                   " vnodes is more than the 2^24 points a ring holds (max_points)");
     return std::vector<double>(n, 1.0);
