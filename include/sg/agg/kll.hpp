@@ -83,7 +83,8 @@ class kll_sketch {
   }
 
   // This sketch becomes a sketch of both inputs, of any k: it keeps its own k, and its
-  // min_k() (so rank_error()) becomes the smaller of the two sketches' min_k(). Merging a
+  // min_k() (so rank_error()) becomes the smaller of the two sketches' min_k(). An empty
+  // sketch changes nothing, min_k() included (it brings no rows, so no error). Merging a
   // sketch into itself counts its rows twice, as merging a copy does.
   void merge(kll_sketch const& other) {
     if (&other == this) {
