@@ -8,6 +8,7 @@
 #   scripts/fuzz.sh            # every target, 20 s each
 #   scripts/fuzz.sh 600        # every target, 10 minutes each
 #   scripts/fuzz.sh 60 kll     # one target
+#   SG_FUZZ_ARGS="-jobs=4 -workers=4" scripts/fuzz.sh 3600 kll   # more libFuzzer flags
 #   build/fuzz/tests/fuzz/sg_fuzz_kll build/fuzz/artifacts/kll/crash-...   # replay one input
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,8 @@ for t in "${targets[@]}"; do
   echo "== sg_fuzz_$t: ${seconds} s"
   # -timeout: one input may take at most 10 s; -rss_limit_mb: a run may use at most 2 GB
   if ! "build/fuzz/tests/fuzz/sg_fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" "tests/fuzz/corpus/$t" 2>"build/fuzz/$t.log"; then
+      -print_final_stats=1 -artifact_prefix="$artifacts/" ${SG_FUZZ_ARGS:-} "$work" "tests/fuzz/corpus/$t" \
+      2>"build/fuzz/$t.log"; then
     echo "sg_fuzz_$t FAILED: see build/fuzz/$t.log and $artifacts/" >&2
     grep -E "invariant failed|runtime error|ERROR: (AddressSanitizer|libFuzzer)" "build/fuzz/$t.log" | head -5 >&2 || true
     status=1
