@@ -8,14 +8,15 @@
 // weight 1, exactly in expectation. The score is kept as an exponent and a mantissa: w_i
 // is split once into m_i · 2^E_i (m_i in [0.5, 1)), the key's m_i / −ln(u_i) is always a
 // normal double, and the exponents add as integers. So it neither overflows nor
-// underflows for any finite positive weight (5e-324 to 1.8e308): keys follow the weights'
-// ratios wherever the weights sit in double's range; where w / −ln u did not overflow,
-// the score and so the choice are bit for bit what they were (when every weight is in
-// [2^-1000, 2^960] the plain double w / −ln u is compared, which orders keys exactly as
-// the split form does, and is faster); and a shard's score depends on its own weight and
-// the key alone. Adding a shard moves only keys to it; removing one
-// (weight 0) moves only its keys. O(n) per key — it scores every shard, a logarithm each —
-// so prefer jump or ring beyond a few hundred shards. Example: tests/partition/rendezvous.cpp.
+// underflows for any finite positive weight (5e-324 to 1.8e308), and keys follow the
+// weights' ratios wherever the weights sit in double's range. When every weight is in
+// [2^-1000, 2^960], w / −ln u is itself a normal double that orders keys exactly as the
+// split form does, so it is compared directly (faster): the same choices as before
+// weights outside that range were handled, except for the one hash value where u rounds
+// to 1 (which scored −∞ and now scores highest). A shard's score depends on its own weight
+// and the key alone: adding a shard moves only keys to it; removing one (weight 0) moves
+// only its keys. O(n) per key — it scores every shard, a logarithm each — so prefer jump
+// or ring beyond a few hundred shards. Example: tests/partition/rendezvous.cpp.
 #pragma once
 
 #include <sg/partition/hash.hpp>
