@@ -124,3 +124,22 @@ TEST_CASE("rendezvous: with extreme weights, adding or removing a shard moves on
     CHECK(shrunk.shard_of(key) != 1);
   }
 }
+
+TEST_CASE("rendezvous: the plain and the split score choose the same shards", "[partition][rendezvous][property]") {
+  // Weights within [2^-1000, 2^960] compare w / -ln u directly; one weight outside makes
+  // every score take the exponent + mantissa form. Both must order keys the same way, so
+  // adding a shard of weight 1e-305 (which wins no key) moves nothing.
+  SG_SEEDED_RNG(rng);
+  const std::vector<double> w{1, 3, 1, 2, 0.5, 7};
+  std::vector<double> wide = w;
+  wide.push_back(1e-305);
+  std::vector<double> scaled;  // the same ratios, all in the split form's range
+  for (double x : w) scaled.push_back(x * 0x1.0p970);
+  const rendezvous<> plain(w), split(wide), high(scaled);
+  for (int k = 0; k < 100000; ++k) {
+    const auto key = rng();
+    const auto a = plain.shard_of(key);
+    CHECK(split.shard_of(key) == a);
+    CHECK(high.shard_of(key) == a);  // scaling every weight by a power of two moves nothing
+  }
+}
