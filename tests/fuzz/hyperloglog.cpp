@@ -2,8 +2,8 @@
 // in [4, 18] or construction throws std::invalid_argument; merging sketches of different
 // precisions is std::system_error(bad_input) and leaves the target unchanged; a merge's
 // registers are the register-wise max, the same as one sketch built from both inputs; the
-// estimate is finite, not negative, and within 6 standard errors (or 3) of the exact
-// distinct count.
+// estimate is finite, not negative, and (from precision 10) within 6 standard errors
+// (or 3) of the exact distinct count.
 #include <sg/agg/hyperloglog.hpp>
 
 #include "check.hpp"
@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -64,7 +65,14 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   SG_FUZZ_CHECK(std::ranges::equal(a->registers(), both.registers()));
   const double e = a->estimate();
   SG_FUZZ_CHECK(std::isfinite(e) && e >= 0);
+  // Accuracy, only from precision 10 (m = 1024, standard error 3.3 %), where the error
+  // is close to normal and 6 standard errors is a 1e-9 event: at precision 4 (m = 16)
+  // the error's tail is heavy, and a fuzzer that runs millions of inputs finds it (2,890
+  // distinct values estimated as 7,416 was one). That is HyperLogLog, not a bug.
   const double d = static_cast<double>(distinct.size());
-  SG_FUZZ_CHECK(std::abs(e - d) <= std::max(3.0, 6 * a->standard_error() * d));
+  if (a->precision() >= 10 && !(std::abs(e - d) <= std::max(3.0, 6 * a->standard_error() * d))) {
+    std::fprintf(stderr, "precision %u, %zu distinct, estimate %.3f\n", a->precision(), distinct.size(), e);
+    SG_FUZZ_CHECK(false);
+  }
   return 0;
 }
