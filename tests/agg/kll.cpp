@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <system_error>
@@ -77,4 +79,76 @@ TEST_CASE("kll: small inputs are exact, and bad arguments are rejected", "[agg][
   } catch (std::system_error const& e) {
     CHECK(e.code() == sg::errc::bad_input);
   }
+}
+
+TEST_CASE("kll: sketches of different k merge, and rank_error() is the smaller k's, an honest bound",
+          "[agg][kll][property]") {
+  // issue #30, defect 8: a k = 8 sketch merged into a k = 65535 one reported the k = 65535
+  // bound (0.00005) while its error was k = 8's.
+  SG_SEEDED_RNG(rng);
+  using sketch = sg::agg::kll_sketch<double>;
+  int queries = 0, beyond = 0;
+  double worst = 0;
+  for (unsigned small : {8u, 16u, 50u}) {
+    for (int trial = 0; trial < 6; ++trial) {
+      const std::size_t n = 30000 + rng() % 30000;
+      std::vector<double> values(n);
+      std::lognormal_distribution<double> dist(0, 2);
+      for (auto& v : values) v = dist(rng);
+      if (trial % 3 == 1) std::sort(values.begin(), values.end());
+      sketch a(small), b(65535);
+      for (double v : values) (rng() % 2 == 0 ? a : b).add(v);
+      const bool into_large = trial % 2 == 0;
+      sketch merged = into_large ? b : a;
+      merged.merge(into_large ? a : b);
+      INFO("k = " << small << " merged " << (into_large ? "into" : "with") << " k = 65535, " << n << " rows");
+      CHECK(merged.k() == (into_large ? 65535u : small));  // it compacts with its own k
+      CHECK(merged.min_k() == small);
+      CHECK(merged.rank_error() == sketch::rank_error(small));
+      CHECK(merged.count() == n);
+      // min_k carries through further merges, whichever side it is on
+      sketch again(200);
+      again.merge(merged);
+      CHECK(again.min_k() == small);
+      std::sort(values.begin(), values.end());
+      for (int i = 1; i < 100; ++i) {
+        const double q = i / 100.0;
+        const double err = rank_error(values, merged.quantile(q), q);
+        worst = std::max(worst, err / merged.rank_error());
+        ++queries;
+        if (err > merged.rank_error()) ++beyond;
+      }
+    }
+  }
+  INFO("worst rank error / bound " << worst << ", beyond the bound " << beyond << " of " << queries);
+  CHECK(beyond <= queries / 50);  // 99 % confidence: allow 2 %
+  CHECK(worst <= 2.0);
+}
+
+TEST_CASE("kll: a sketch merged into itself counts its rows twice, as a copy does", "[agg][kll]") {
+  SG_SEEDED_RNG(rng);
+  sg::agg::kll_sketch<int> s(8), copy_merged(8);
+  for (int i = 0; i < 5000; ++i) s.add(static_cast<int>(rng() % 100000));
+  copy_merged = s;
+  const auto copy = s;
+  copy_merged.merge(copy);
+  s.merge(s);
+  CHECK(s.count() == 10000);
+  CHECK(s.retained() == copy_merged.retained());
+  for (double q : {0.0, 0.1, 0.5, 0.9, 1.0}) CHECK(s.quantile(q) == copy_merged.quantile(q));
+}
+
+TEST_CASE("kll: NaN rows are ignored, never sorted", "[agg][kll]") {
+  // a NaN breaks std::less's strict weak order, which std::sort may not be given
+  sg::agg::kll_sketch<double> s(8);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  s.add(nan);
+  CHECK(s.empty());
+  for (int i = 0; i < 2000; ++i) {
+    s.add(i % 3 == 0 ? nan : static_cast<double>(i));
+  }
+  CHECK(s.count() == 1333);
+  CHECK(s.quantile(0) == 1.0);
+  CHECK(s.quantile(1) == 1999.0);
+  for (double q : {0.1, 0.5, 0.9}) CHECK(!std::isnan(s.quantile(q)));
 }

@@ -12,7 +12,12 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <iterator>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <system_error>
@@ -183,4 +188,128 @@ TEST_CASE("retry: validated by sg::with, and the default retryable errors", "[po
   CHECK(!sg::default_retryable(sg::errc::bad_input));
   CHECK(!sg::default_retryable(sg::errc::cancelled));
   CHECK(!sg::default_retryable(sg::errc::circuit_open));
+}
+
+TEST_CASE("retry: no cap (max = nanoseconds::max()) and a large multiplier saturate at max",
+          "[policy][retry]") {
+  // issue #30, defect 5: a base of 2^63 as a double cast to int64 gave a wait of -2^63 ns
+  // (jitter::none), uniform_int_distribution(0, negative) (full), and 3 × previous
+  // overflowed (decorrelated).
+  SG_SEEDED_RNG(rng);
+  using ns = std::chrono::nanoseconds;
+  sg::retry<> r{.max_attempts = 100, .backoff = {.initial = 10ms, .max = ns::max(), .multiplier = 1e6}};
+  r.validate();
+  r.jitter = sg::jitter::none;
+  CHECK(r.wait_before(1, 0ns, rng) == 10ms);
+  CHECK(r.wait_before(2, 0ns, rng) == 10000s);
+  CHECK(r.wait_before(10, 0ns, rng) == ns::max());
+  CHECK(r.wait_before(std::numeric_limits<unsigned>::max(), 0ns, rng) == ns::max());
+  r.jitter = sg::jitter::full;
+  for (int i = 0; i < 100; ++i) {
+    const auto w = r.wait_before(10, 0ns, rng);
+    CHECK((w >= 0ns && w <= ns::max()));
+  }
+  r.jitter = sg::jitter::equal;
+  for (int i = 0; i < 100; ++i) CHECK(r.wait_before(10, 0ns, rng) >= ns::max() / 2);
+  r.jitter = sg::jitter::decorrelated;
+  bool above_initial = false;
+  for (int i = 0; i < 100; ++i) {
+    const auto w = r.wait_before(10, ns::max() / 2, rng);  // 3 × previous saturates at max
+    CHECK((w >= 10ms && w <= ns::max()));
+    above_initial = above_initial || w > ns::max() / 4;
+  }
+  CHECK(above_initial);  // uniform in [10 ms, max], not stuck at 10 ms
+}
+
+namespace {
+
+// A positive count of nanoseconds, log-uniform over [1, 2^63 - 1], with the ends often.
+std::int64_t any_positive_ns(std::mt19937_64& rng) {
+  switch (rng() % 8) {
+    case 0: return std::numeric_limits<std::int64_t>::max();
+    case 1: return 1;
+    default: {
+      const unsigned bits = 1 + static_cast<unsigned>(rng() % 63);
+      return std::max<std::int64_t>(1, static_cast<std::int64_t>(rng() >> (64 - bits)));
+    }
+  }
+}
+
+// The plain reference: min(max, initial · multiplier^(n−1)) in long double.
+long double reference_base(sg::exponential const& b, unsigned n) {
+  const long double max = static_cast<long double>(b.max.count());
+  const long double v = static_cast<long double>(b.initial.count()) *
+                        std::pow(static_cast<long double>(b.multiplier), static_cast<long double>(n - 1));
+  return std::isnan(v) ? max : std::min(v, max);
+}
+
+}  // namespace
+
+TEST_CASE("retry: every wait is in [0, max] and the base grows to max and stays, for any parameters",
+          "[policy][retry][property]") {
+  SG_SEEDED_RNG(rng);
+  using ns = std::chrono::nanoseconds;
+  const double multipliers[] = {1.0, std::nextafter(1.0, 2.0), 1.000001, 1.5, 2.0, 3.7, 10.0, 1e3, 1e18, 1e300,
+                                std::numeric_limits<double>::max(), std::numeric_limits<double>::infinity()};
+  const unsigned ns_of_n[] = {1u, 2u, 3u, 10u, 62u, 63u, 64u, 65u, 1000u, 1u << 20, 0xfffffffeu, 0xffffffffu};
+  const ns previous_waits[] = {0ns, -1ns, ns::min(), ns::max(), ns::max() / 3, ns::max() / 3 + 1ns};
+  for (int trial = 0; trial < 3000; ++trial) {
+    sg::retry<> r;
+    const std::int64_t a = any_positive_ns(rng), b = any_positive_ns(rng);
+    r.backoff.initial = ns(std::min(a, b));
+    r.backoff.max = rng() % 4 == 0 ? ns::max() : ns(std::max(a, b));
+    r.backoff.multiplier = rng() % 3 == 0 ? 1.0 + std::uniform_real_distribution<double>(0, 3)(rng)
+                                          : multipliers[rng() % std::size(multipliers)];
+    REQUIRE_NOTHROW(r.validate());
+    const auto initial = r.backoff.initial, max = r.backoff.max;
+    INFO("initial " << initial.count() << " ns, max " << max.count() << " ns, multiplier " << r.backoff.multiplier);
+    ns last_base = 0ns;
+    for (unsigned n : ns_of_n) {
+      INFO("n = " << n);
+      r.jitter = sg::jitter::none;
+      const ns base = r.wait_before(n, 0ns, rng);
+      // within rounding of the plain reference, at most max, and never below the last one
+      const long double ref = reference_base(r.backoff, n);
+      CHECK(std::abs(static_cast<long double>(base.count()) - ref) <= 1e-12L * ref + 1);
+      CHECK((base >= initial && base <= max));
+      CHECK(base >= last_base);
+      if (last_base == max) CHECK(base == max);
+      last_base = base;
+      const ns previous = rng() % 2 == 0 ? previous_waits[rng() % std::size(previous_waits)]
+                                         : ns(any_positive_ns(rng));
+      r.jitter = sg::jitter::full;
+      ns w = r.wait_before(n, previous, rng);
+      CHECK((w >= 0ns && w <= base));
+      r.jitter = sg::jitter::equal;
+      w = r.wait_before(n, previous, rng);
+      CHECK((w >= base / 2 && w <= base));
+      r.jitter = sg::jitter::decorrelated;
+      w = r.wait_before(n, previous, rng);
+      const long double three_prev = 3.0L * static_cast<long double>(std::max(previous, initial).count());
+      CHECK((w >= initial && w <= max));
+      CHECK(static_cast<long double>(w.count()) <= std::max(three_prev, static_cast<long double>(initial.count())));
+    }
+  }
+}
+
+TEST_CASE("retry: parameters validate() refuses still give a wait in [0, max], without UB", "[policy][retry]") {
+  SG_SEEDED_RNG(rng);
+  using ns = std::chrono::nanoseconds;
+  const sg::exponential bad[] = {{.initial = 0ns, .max = 1s, .multiplier = 2},
+                                 {.initial = -5s, .max = 1s, .multiplier = 2},
+                                 {.initial = 2s, .max = 1s, .multiplier = 2},
+                                 {.initial = 1s, .max = -1s, .multiplier = 2},
+                                 {.initial = 1ms, .max = 1s, .multiplier = std::nan("")},
+                                 {.initial = 1ms, .max = 1s, .multiplier = 0.5},
+                                 {.initial = ns::min(), .max = ns::min(), .multiplier = -1e300}};
+  for (auto const& b : bad) {
+    for (auto j : {sg::jitter::none, sg::jitter::full, sg::jitter::equal, sg::jitter::decorrelated}) {
+      const sg::retry<> r{.backoff = b, .jitter = j};
+      for (unsigned n : {0u, 1u, 2u, 100u, 0xffffffffu}) {
+        const ns w = r.wait_before(n, ns::max(), rng);
+        CHECK(w >= 0ns);
+        CHECK(w <= std::max(b.max, 0ns));
+      }
+    }
+  }
 }

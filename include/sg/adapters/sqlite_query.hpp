@@ -22,8 +22,12 @@
 //  * WHERE: comparisons, BETWEEN, IN, IS NULL and AND / OR / NOT become SQL with bound
 //    parameters (SQL's three-valued logic is sg's), except a comparison with a NaN
 //    constant, which sg evaluates (SQLite has no NaN); LIKE becomes a case-sensitive GLOB
-//    (sg's LIKE is case-sensitive; a pattern with '_' is matched by sg, since GLOB's '?'
-//    is one character, sg's '_' one byte); any other predicate is called by sg in SQLite.
+//    where GLOB is exact: an ASCII pattern without '_' (GLOB's '?' is one UTF-8
+//    character, sg's '_' one byte), on a value without a NUL byte (GLOB reads a C
+//    string); sg matches the rest — a value with a NUL, any other pattern — in SQLite
+//    (see detail::glob_is_exact). IN lists are bound parameters unless the WHERE would
+//    bind more than the connection's SQLITE_LIMIT_VARIABLE_NUMBER, when sg matches them
+//    (SQLite would refuse the statement). Any other predicate is called by sg in SQLite.
 //  * Aggregates: every sg::agg aggregate (and any user aggregate) folds its rows in
 //    SQLite through an aggregate function sg registers, which calls the aggregate's own
 //    init and update: the states are exactly sg's (128-bit sums, Welford moments,
@@ -435,6 +439,25 @@ constexpr bool is_nan_constant(V const& v) {
     return false;
 }
 
+// SQLite refuses a LIKE or GLOB pattern longer than this ("pattern too complex"): its
+// default SQLITE_MAX_LIKE_PATTERN_LENGTH.
+inline constexpr std::size_t glob_pattern_limit = 50000;
+
+// Whether SQLite's GLOB answers exactly as sg's LIKE does for this pattern, on a value
+// without a NUL byte: GLOB reads value and pattern as C strings (they end at a NUL) and
+// walks UTF-8 characters, while sg's LIKE walks bytes. For an ASCII pattern without '_'
+// they agree on any bytes without a NUL, valid UTF-8 or not: an ASCII byte is always a
+// character of its own in SQLite's decoding, so literal bytes line up and '%' ('*')
+// spans the same runs. A pattern with '_' (one byte to sg, one character to GLOB's '?'),
+// a byte above 0x7f or a NUL, or one too long for SQLite, is matched by sg instead.
+inline bool glob_is_exact(std::string_view like, std::size_t glob_size) {
+  if (glob_size > glob_pattern_limit) return false;
+  return std::all_of(like.begin(), like.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b != 0 && b < 0x80 && c != '_';
+  });
+}
+
 // sg's LIKE pattern as GLOB: '%' is '*', and GLOB's own wildcards are taken literally.
 inline std::string glob_of(std::string_view like) {
   std::string out;
@@ -462,6 +485,9 @@ class renderer {
 
   std::vector<param> params;
   std::vector<function_binding> functions;
+  // Whether IN lists are bound as parameters; false when they would pass the
+  // connection's limit on parameters (SQLITE_LIMIT_VARIABLE_NUMBER), so sg matches them.
+  bool bind_lists = true;
 
   std::string all_columns() const {
     std::string out;
@@ -510,7 +536,7 @@ class renderer {
     } else if constexpr (requires { p.column; p.values; }) {
       if constexpr (is_bindable<typename decltype(p.values)::value_type>) {
         if (auto f = field_index(table_, p.column);
-            f && std::ranges::none_of(p.values, [](auto const& v) { return is_nan_constant(v); })) {
+            f && bind_lists && std::ranges::none_of(p.values, [](auto const& v) { return is_nan_constant(v); })) {
           const std::string col = sql_identifier(table_.columns()[*f]);
           if (p.values.empty()) return "(" + col + " IS NULL AND NULL)";  // FALSE, or UNKNOWN for NULL
           std::string out = "(" + col + " IN (";
@@ -523,9 +549,17 @@ class renderer {
       }
       return leaf(p);
     } else if constexpr (requires { p.column; p.pattern; }) {
-      if (auto f = field_index(table_, p.column); f && p.pattern.find('_') == std::string::npos) {
-        params.push_back(glob_of(p.pattern));
-        return "(" + sql_identifier(table_.columns()[*f]) + " GLOB ?)";
+      if (auto f = field_index(table_, p.column)) {
+        std::string glob = glob_of(p.pattern);
+        if (glob_is_exact(p.pattern, glob.size())) {
+          // GLOB stops at a NUL byte in the value: a value holding one (found as a byte of
+          // the value as a BLOB, which is exact and costs one scan) is matched by sg.
+          const std::string col = sql_identifier(table_.columns()[*f]);
+          std::string out = "(CASE WHEN instr(CAST(" + col + " AS BLOB), x'00') > 0 THEN " + leaf(p) + " ELSE " +
+                            col + " GLOB ? END)";
+          params.push_back(std::move(glob));
+          return out;
+        }
       }
       return leaf(p);
     } else if constexpr (requires { p.column; p.negated; }) {
@@ -714,6 +748,14 @@ class table_shard {
     check_columns(c);
     Row scratch{};
     detail::renderer<Row> r(table_, &scratch);
+    if constexpr (has_clause<decltype(q.where_part)>) {
+      // A WHERE whose IN lists would bind more parameters than the connection takes
+      // (SQLite refuses the statement: "too many SQL variables") has sg match its lists.
+      detail::renderer<Row> probe(table_, &scratch);
+      (void)probe.condition(q.where_part.predicate);
+      const int limit = ::sqlite3_limit(c.native_handle(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+      r.bind_lists = probe.params.size() + 1 <= static_cast<std::size_t>(std::max(limit, 0));  // + LIMIT's
+    }
     if constexpr (!Q::grouped) {
       const std::string sql = rows_sql(q, r);
       return step(c, sql, r, [](statement& st) { return st.template rows<Row>(); });

@@ -12,7 +12,11 @@
 // Accuracy: the returned item's true normalized rank is within ε of q, where for the
 // default k = 200 ε ≈ 1.33 % (rank_error(); the figure Apache DataSketches publishes for
 // its KLL at 99 % confidence, single-sided: ε(k) = 2.296 / k^0.9723). tests/agg/kll.cpp
-// measures the error of merged sketches against exact ranks. The smallest and largest
+// measures the error of merged sketches against exact ranks. Sketches of different k merge
+// (shards configured apart, a k changed in a rolling deploy): the result keeps compacting
+// with its own k, and tracks min_k(), the smallest k of any sketch merged into it, as
+// Apache DataSketches does — rank_error() is rank_error(min_k()), since the items from a
+// small-k sketch carry that sketch's error into the merge. The smallest and largest
 // items are kept exactly: quantile(0) and quantile(1) are the true min and max.
 // The coin flips come from a generator seeded from the sketch's history (deterministic:
 // the same input in the same order gives the same sketch). Example: tests/agg/kll.cpp.
@@ -45,21 +49,32 @@ class kll_sketch {
   static constexpr unsigned min_width = 8;
 
   // An empty sketch. Throws std::invalid_argument unless 8 ≤ k ≤ 65535.
-  explicit kll_sketch(unsigned k = default_k, Comp comp = {}) : k_(checked_k(k)), comp_(std::move(comp)) {
+  explicit kll_sketch(unsigned k = default_k, Comp comp = {})
+      : k_(checked_k(k)), min_k_(k_), comp_(std::move(comp)) {
     levels_.emplace_back();
     resize_capacities();
   }
 
   // The documented normalized rank error (99 % confidence, single-sided) for parameter k.
   static double rank_error(unsigned k) noexcept { return 2.296 / std::pow(static_cast<double>(k), 0.9723); }
-  double rank_error() const noexcept { return rank_error(k_); }
+  // This sketch's error bound: rank_error(min_k()), the k of the least accurate sketch
+  // merged into it (its own k when nothing of smaller k was merged).
+  double rank_error() const noexcept { return rank_error(min_k_); }
 
+  // The k this sketch compacts with (its level capacities).
   unsigned k() const noexcept { return k_; }
+  // The smallest k of this sketch and every sketch merged into it: the k its accuracy is.
+  unsigned min_k() const noexcept { return min_k_; }
   std::uint64_t count() const noexcept { return n_; }
   bool empty() const noexcept { return n_ == 0; }
   std::size_t retained() const noexcept { return size_; }  // items held (memory)
 
+  // Adds one row. A floating-point NaN is ignored, as Apache DataSketches' KLL does (it
+  // has no rank, and sorting it would break the comparison's strict weak order): it is
+  // not counted.
   void add(T item) {
+    if constexpr (std::floating_point<T>)
+      if (std::isnan(item)) return;
     if (!min_ || comp_(item, *min_)) min_ = item;
     if (!max_ || comp_(*max_, item)) max_ = item;
     levels_[0].push_back(std::move(item));
@@ -68,9 +83,18 @@ class kll_sketch {
     if (size_ > total_capacity_) compress();
   }
 
-  // This sketch becomes a sketch of both inputs.
+  // This sketch becomes a sketch of both inputs, of any k: it keeps its own k, and its
+  // min_k() (so rank_error()) becomes the smaller of the two sketches' min_k(). An empty
+  // sketch changes nothing, min_k() included (it brings no rows, so no error). Merging a
+  // sketch into itself counts its rows twice, as merging a copy does.
   void merge(kll_sketch const& other) {
+    if (&other == this) {
+      const kll_sketch copy = other;
+      merge(copy);
+      return;
+    }
     if (other.empty()) return;
+    min_k_ = std::min(min_k_, other.min_k_);
     if (!min_ || comp_(*other.min_, *min_)) min_ = other.min_;
     if (!max_ || comp_(*max_, *other.max_)) max_ = other.max_;
     if (other.levels_.size() > levels_.size()) {
@@ -172,6 +196,7 @@ class kll_sketch {
   }
 
   unsigned k_;
+  unsigned min_k_;  // the smallest k merged in: the accuracy
   Comp comp_;
   std::vector<std::vector<T>> levels_;
   std::vector<std::size_t> capacity_;

@@ -8,6 +8,7 @@
 // range as sg::errc::bad_input, never undefined behaviour). Example: docs/partitioners.md.
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
@@ -30,6 +31,14 @@ namespace detail {
 constexpr std::size_t checked_shard_count(std::size_t n, char const* who) {
   if (n == 0) throw std::invalid_argument(std::string(who) + ": the shard count must be at least 1");
   return n;
+}
+
+// A double in the shortest form that reads back as the same value ("1e+30", "0.25"), for
+// error messages.
+inline std::string shortest(double x) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, x);
+  return std::string(buf, r.ptr);
 }
 
 // Weighted partitioners check their weights in these words: each must be finite and not

@@ -5,7 +5,13 @@
 //   auto bigger = p.with_shard();                    // shard 16 added: only keys moving to it move
 //
 // Each shard owns round(vnodes · weight) points on a 64-bit circle; a key belongs to the
-// shard of the first point at or after its hash (Karger et al.). A point's position
+// shard of the first point at or after its hash (Karger et al.). Weights are checked when
+// the ring is built, each failure a std::invalid_argument naming the shard: a weight must
+// be finite and not negative (0 removes the shard); a positive weight must give its shard
+// at least one point (vnodes · weight >= 0.5: a ring cannot give a shard less, so a
+// smaller weight is refused rather than silently given no keys, or more than its share);
+// and the ring holds at most max_points = 2^24 points (about 330 MB while it is built),
+// so a huge weight or vnodes is refused before any memory is taken. A point's position
 // depends only on its shard index and its number, never on the other shards, so adding
 // shard n moves only the keys that now fall to shard n, and removing a shard (weight 0)
 // moves only that shard's keys, each to the next point's shard. Balance improves with
@@ -33,21 +39,28 @@ namespace sg::partition {
 template <class Hash = default_hash>
 class ring {
  public:
+  // The most points a ring holds (and so the most shards): 2^24.
+  static constexpr std::size_t max_points = std::size_t{1} << 24;
+
   // n shards of weight 1, `vnodes` points each. Throws std::invalid_argument when n or
-  // vnodes is 0.
+  // vnodes is 0, or n · vnodes is above max_points (before any memory is taken).
   ring(std::size_t n, std::size_t vnodes, Hash hash = {})
-      : ring(std::vector<double>(detail::checked_shard_count(n, "sg::partition::ring"), 1.0), vnodes,
-             std::move(hash)) {}
+      : ring(unit_weights(n, vnodes), vnodes, std::move(hash)) {}
 
   // One shard a weight; shard i gets round(vnodes · weights[i]) points. Throws
-  // std::invalid_argument when there are no weights, a weight is negative or not finite,
-  // no shard gets a point, or vnodes is 0.
+  // std::invalid_argument, in a sentence naming the shard, when there are no weights, a
+  // weight is negative or not finite, a positive weight gives its shard no point
+  // (vnodes · weight < 0.5), the points would be more than max_points, no shard gets a
+  // point (all weights 0), or vnodes is 0.
   ring(std::vector<double> weights, std::size_t vnodes, Hash hash = {})
       : weights_(std::move(weights)), vnodes_(vnodes), hash_(std::move(hash)) {
     detail::checked_shard_count(weights_.size(), "sg::partition::ring");
     if (vnodes_ == 0) throw std::invalid_argument("sg::partition::ring: vnodes must be at least 1");
+    if (weights_.size() > max_points)
+      throw std::invalid_argument("sg::partition::ring: " + std::to_string(weights_.size()) +
+                                  " shards is more than a ring holds (max_points = 2^24)");
     detail::checked_weights(weights_, "sg::partition::ring");  // all 0: build() says so
-    build();
+    build(point_counts());
   }
 
   template <class K>
@@ -100,18 +113,60 @@ class ring {
                  (static_cast<std::uint64_t>(v) * 0xc2b2ae3d27d4eb4fULL));
   }
 
-  void build() {
+  static std::vector<double> unit_weights(std::size_t n, std::size_t vnodes) {
+    detail::checked_shard_count(n, "sg::partition::ring");
+    if (vnodes == 0) throw std::invalid_argument("sg::partition::ring: vnodes must be at least 1");
+    if (n > max_points / vnodes)
+      throw std::invalid_argument("sg::partition::ring: " + std::to_string(n) + " shards of " + std::to_string(vnodes) +
+                                  " vnodes is more than the 2^24 points a ring holds (max_points)");
+    return std::vector<double>(n, 1.0);
+  }
+
+  // round(vnodes · weight) for each shard, each checked (weights are finite and not
+  // negative here): a positive weight gets a point, and the total stays within max_points.
+  std::vector<std::size_t> point_counts() const {
+    auto fail = [](std::string const& why) { throw std::invalid_argument("sg::partition::ring: " + why); };
+    std::vector<std::size_t> counts(weights_.size(), 0);
+    std::size_t total = 0;
+    for (std::size_t s = 0; s < weights_.size(); ++s) {
+      if (weights_[s] == 0.0) continue;
+      const double exact = static_cast<double>(vnodes_) * weights_[s];
+      const std::string who = "shard " + std::to_string(s) + "'s weight " + detail::shortest(weights_[s]) +
+                              " at " + std::to_string(vnodes_) + " vnodes";
+      if (!(exact <= static_cast<double>(max_points)))
+        fail(who + " gives it " + detail::shortest(exact) +
+             " points, more than the 2^24 a ring holds (max_points): scale the weights or vnodes down");
+      const auto count = static_cast<std::size_t>(std::llround(exact));  // exact <= 2^24: no overflow
+      if (count == 0) {
+        const double needed = std::ceil(0.5 / weights_[s]);  // the vnodes that give it one point
+        fail(who + " gives it no point (vnodes · weight < 0.5): " +
+             (needed <= static_cast<double>(max_points)
+                  ? "raise vnodes to at least " + detail::shortest(needed)
+                  : std::string("scale every weight up")) +
+             ", or give it weight 0 to remove it");
+      }
+      total += count;
+      if (total > max_points)
+        fail("the weights at " + std::to_string(vnodes_) + " vnodes give more than the 2^24 points a ring holds " +
+             "(max_points): scale the weights or vnodes down");
+      counts[s] = count;
+    }
+    if (total == 0) fail("no shard has a point (all weights 0)");
+    return counts;
+  }
+
+  void build(std::vector<std::size_t> const& counts) {
     struct point {
       std::uint64_t position;
       std::uint32_t shard;
     };
     std::vector<point> points;
-    for (std::size_t s = 0; s < weights_.size(); ++s) {
-      const auto count = static_cast<std::size_t>(std::llround(static_cast<double>(vnodes_) * weights_[s]));
-      for (std::size_t v = 0; v < count; ++v)
+    std::size_t total = 0;
+    for (std::size_t c : counts) total += c;
+    points.reserve(total);
+    for (std::size_t s = 0; s < weights_.size(); ++s)
+      for (std::size_t v = 0; v < counts[s]; ++v)
         points.push_back({point_position(s, v), static_cast<std::uint32_t>(s)});
-    }
-    if (points.empty()) throw std::invalid_argument("sg::partition::ring: no shard has a point (all weights 0)");
     // Ties (two points at one position) go to the lower shard index: deterministic.
     std::sort(points.begin(), points.end(), [](point const& a, point const& b) {
       return a.position != b.position ? a.position < b.position : a.shard < b.shard;

@@ -29,7 +29,9 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -71,6 +73,24 @@ inline bool default_retryable(std::error_code const& ec) noexcept {
 using retry_decision = std::optional<std::chrono::nanoseconds>;
 inline constexpr retry_decision no_retry = std::nullopt;
 
+namespace detail {
+
+// min(cap, first · multiplier^(n−1)) for 0 <= first <= cap, computed in double and
+// compared with cap before it is converted back (a double of 2^63 does not fit an int64):
+// cap whenever the product reaches it, is infinite or is NaN; first for n <= 1 or a
+// multiplier that is not above 1. Never decreases as n grows. O(1).
+inline std::chrono::nanoseconds::rep saturated_backoff(std::chrono::nanoseconds::rep first,
+                                                       std::chrono::nanoseconds::rep cap, double multiplier,
+                                                       unsigned n) noexcept {
+  if (n <= 1 || !(multiplier > 1.0)) return first;
+  const double base = static_cast<double>(first) * std::pow(multiplier, static_cast<double>(n - 1));
+  if (!(base < static_cast<double>(cap))) return cap;  // also +inf and NaN
+  // base < double(cap) <= 2^63: in range of the 64-bit count
+  return std::min(cap, static_cast<std::chrono::nanoseconds::rep>(base));
+}
+
+}  // namespace detail
+
 template <class Timer = boost::asio::steady_timer>
 struct retry {
   using policy_tag = retry_tag;
@@ -102,22 +122,30 @@ struct retry {
   }
 
   // The wait before retry number `n` (1 for the first retry), given the previous wait
-  // (for decorrelated jitter) and a random generator.
+  // (for decorrelated jitter) and a random generator. Always in [0, backoff.max], whatever
+  // the parameters: every step saturates at max instead of overflowing (max =
+  // nanoseconds::max(), a multiplier of 1e300 or infinity, n = UINT_MAX, a previous wait
+  // that is negative or huge), and the base never decreases as n grows. Parameters
+  // validate() would refuse give no undefined behaviour either: a negative max is taken
+  // as 0, an initial outside [0, max] as its nearest end, a multiplier below 1 or NaN as
+  // 1. O(1): no loop over n.
   template <class Rng>
   std::chrono::nanoseconds wait_before(unsigned n, std::chrono::nanoseconds previous, Rng& rng) const {
     using ns = std::chrono::nanoseconds;
-    double base = static_cast<double>(backoff.initial.count());
-    for (unsigned i = 1; i < n && base < static_cast<double>(backoff.max.count()); ++i) base *= backoff.multiplier;
-    const auto capped = static_cast<ns::rep>(std::min(base, static_cast<double>(backoff.max.count())));
-    auto uniform = [&](ns::rep lo, ns::rep hi) { return std::uniform_int_distribution<ns::rep>(lo, hi)(rng); };
+    using rep = ns::rep;
+    const rep cap = std::max<rep>(backoff.max.count(), 0);
+    const rep first = std::clamp<rep>(backoff.initial.count(), 0, cap);
+    const rep capped = detail::saturated_backoff(first, cap, backoff.multiplier, n);
+    auto uniform = [&](rep lo, rep hi) { return std::uniform_int_distribution<rep>(lo, hi)(rng); };
     switch (jitter) {
       case sg::jitter::none: return ns(capped);
       case sg::jitter::full: return ns(uniform(0, capped));
       case sg::jitter::equal: return ns(capped / 2 + uniform(0, capped - capped / 2));
       case sg::jitter::decorrelated: {
-        const ns::rep lo = backoff.initial.count();
-        const ns::rep hi = std::max(lo, std::min(backoff.max.count(), 3 * std::max(previous.count(), lo)));
-        return ns(uniform(lo, hi));
+        // uniform in [initial, min(max, 3 × previous)], 3 × previous saturating at max
+        const rep prev = std::max(previous.count(), first);
+        const rep hi = prev > cap / 3 ? cap : std::min(cap, 3 * prev);
+        return ns(uniform(first, std::max(first, hi)));
       }
     }
     return ns(capped);
