@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <cstdint>
 #include <forward_list>
 #include <functional>
@@ -332,5 +334,31 @@ TEST_CASE("sorted in place finds an unsorted run at any position of any run", "[
     }
     std::ranges::sort(rest);
     CHECK(std::move(acc).finish() == rest);
+  }
+}
+
+TEST_CASE("sorted refuses a NaN out of place in the total order, on the vector path and the scalar tail alike",
+          "[merge][sorted][bad-input][float-order]") {
+  // NaN sorts after every number (sg/order.hpp): [.., NaN, x, ..] is out of order, and so is
+  // a NaN ahead of a number in a descending run's reverse. Long runs reach the AVX2 check,
+  // short ones its scalar tail.
+  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t length : {5u, 63u, 64u, 65u, 200u, 9000u}) {
+    for (std::size_t at : {std::size_t{1}, length / 2, length - 1}) {
+      INFO("length " << length << ", NaN at " << at - 1);
+      std::vector<std::vector<double>> runs(2);
+      for (std::size_t i = 0; i < length; ++i) runs[0].push_back(static_cast<double>(i));
+      runs[1] = runs[0];
+      runs[1][at - 1] = nan;  // a NaN before a number: out of order
+      CHECK_THAT(error_of([&] { (void)sg::merge::sorted()(runs); }),
+                 Catch::StartsWith(unsorted_message(1, at) + ": "));
+      // NaN last is in order, and merges last.
+      runs[1] = runs[0];
+      runs[1].back() = nan;
+      const auto merged = sg::merge::sorted()(runs);
+      REQUIRE(merged.size() == 2 * length);
+      CHECK(std::isnan(merged.back()));
+      CHECK(std::is_sorted(merged.begin(), merged.end() - 1));
+    }
   }
 }

@@ -191,7 +191,7 @@ TEST_CASE("layer: layers apply in the order given, outermost first, around the c
   CHECK(log == std::vector<std::string>{"a>", "b>", "<b", "<a"});
 }
 
-TEST_CASE("layer: a layer's own failure is the attempt's, in words; a throw before next is one too",
+TEST_CASE("layer: a layer's own failure is the attempt's, in words, and so is a throw before next",
           "[policy][layer]") {
   asio::io_context io;
   std::vector<echo_shard> shards{{&io, 0}, {&io, 0}};
@@ -300,7 +300,7 @@ TEST_CASE("layer: the bulkhead runs at most max_concurrent attempts a shard, acr
   CHECK(limits.queued(0) == 0);
 }
 
-TEST_CASE("layer: a waiting attempt leaves the bulkhead's queue on its timeout; a full queue rejects at once",
+TEST_CASE("layer: a waiting attempt leaves the bulkhead's queue on its timeout, and a full queue rejects at once",
           "[policy][layer][bulkhead]") {
   asio::io_context io;
   std::vector<sg_test::delayed_shard> shards{sg_test::after(io, 1, {50ms})};
@@ -374,7 +374,7 @@ TEST_CASE("layer: the bulkhead under many gathers on a thread pool: the limit ho
   pool.join();
 }
 
-TEST_CASE("layer: sync shards on an io_context pass through layers; a held attempt hears its timeout",
+TEST_CASE("layer: sync shards on an io_context pass through the decorator and the bulkhead",
           "[policy][layer]") {
   asio::io_context io;
   std::atomic<int> calls{0};

@@ -245,7 +245,7 @@ long double reference_base(sg::exponential const& b, unsigned n) {
 
 }  // namespace
 
-TEST_CASE("retry: every wait is in [0, max] and the base grows to max and stays, for any parameters",
+TEST_CASE("retry: every wait is between 0 and max and the base grows to max and stays, for any parameters",
           "[policy][retry][property]") {
   SG_SEEDED_RNG(rng);
   using ns = std::chrono::nanoseconds;
@@ -292,7 +292,7 @@ TEST_CASE("retry: every wait is in [0, max] and the base grows to max and stays,
   }
 }
 
-TEST_CASE("retry: parameters validate() refuses still give a wait in [0, max], without UB", "[policy][retry]") {
+TEST_CASE("retry: parameters validate() refuses still give a wait between 0 and max, without UB", "[policy][retry]") {
   SG_SEEDED_RNG(rng);
   using ns = std::chrono::nanoseconds;
   const sg::exponential bad[] = {{.initial = 0ns, .max = 1s, .multiplier = 2},

@@ -779,7 +779,7 @@ class async_gather_state
       if (policy.push_back) {
         retry_decision d = policy.push_back(f.error, f.what);
         if (!d) return false;
-        wait = *d;
+        wait = std::max(*d, std::chrono::nanoseconds::zero());  // the server's word: never negative
       } else {
         wait = policy.wait_before(c.attempts - c.hedges, r.previous_wait, rng_);
       }
@@ -805,7 +805,8 @@ class async_gather_state
   // Whether something that starts after `wait` starts before the gather's deadline.
   bool before_deadline(std::chrono::nanoseconds wait) const {
     if constexpr (present<Deadline>) {
-      if (deadline_timer_ && clock::now() + wait >= deadline_timer_->expiry()) return false;
+      // As "now + wait >= expiry", without overflowing for a huge wait (a push-back's).
+      if (deadline_timer_ && wait >= deadline_timer_->expiry() - clock::now()) return false;
     }
     (void)wait;
     return true;
