@@ -128,20 +128,10 @@ class merge_tree {
     bool done = false;        // no more data will come
   };
 
-  // In sg's total order for floating point (NaN last), branch-free; for runs without NaN
-  // it is <, so std::less and sg::total_less merge alike.
-  static bool less(T const& a, T const& b) noexcept {
-    if constexpr (std::is_floating_point_v<T>)
-      return (a < b) | ((b != b) & (a == a));
-    else
-      return a < b;
-  }
-  static bool before(T const& a, T const& b) noexcept {
-    if constexpr (Order > 0)
-      return less(a, b);
-    else
-      return less(b, a);
-  }
+  // a goes before b: in sg's total order for floating point (NaN last), branch-free, the
+  // order check's own comparison (order_check.hpp); for runs without NaN it is <, so
+  // std::less and sg::total_less merge alike.
+  static bool before(T const& a, T const& b) noexcept { return goes_before<Order>(a, b); }
 
   // Makes node n hold data, or be finished and empty: an inner node refills its buffer, a
   // leaf checks and opens its next window.
