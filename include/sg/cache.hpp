@@ -27,11 +27,15 @@
 #pragma once
 
 #include <sg/detail/type_traits.hpp>
+#include <sg/exec/completion_executor.hpp>
 #include <sg/gathered.hpp>
 #include <sg/partition/hash.hpp>
 #include <sg/pipeline.hpp>
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/container_hash/hash.hpp>
 #include <boost/pfr/core.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -349,9 +353,53 @@ inline constexpr bool is_cache = false;
 template <class K, class V, class C, class H, class E>
 inline constexpr bool is_cache<cache<K, V, C, H, E>> = true;
 
-// Defined in sg/exec/async.hpp, which pipe.async needs.
+// pipe | sg::cached(cache): a lookup, posted (a hit never completes inside the call), then
+// on a miss the pipeline's own async gather, whose result is stored before completing.
 template <class Pipe, class Cache, class Key, class Req>
-struct cached_async_initiation;
+struct cached_async_op {
+  Pipe const* pipe;
+  Cache* cache;
+  Key key;
+  Req request;
+  bool partial;
+  bool posted = false;
+
+  template <class Self>
+  void operator()(Self& self) {
+    if (!posted) {
+      posted = true;
+      self.reset_cancellation_state(boost::asio::enable_total_cancellation());
+      return boost::asio::post(std::move(self));
+    }
+    if (auto hit = cache->find(key)) return self.complete(std::error_code{}, typename Cache::value_type(*hit));
+    Req copy = request;  // the request outlives the move of self into the gather
+    pipe->async(copy, std::move(self));
+  }
+
+  template <class Self, class Value>
+  void operator()(Self& self, std::error_code ec, Value result) {
+    static_assert(std::is_same_v<Value, typename Cache::value_type>,
+                  "sg::cached: the cache's value type must be the pipeline's result type, sg::gathered<T>");
+    if (!ec && (result.completeness.complete() || (partial && result.completeness.succeeded > 0)))
+      cache->put(key, result);
+    self.complete(ec, std::move(result));
+  }
+};
+
+template <class Pipe, class Cache, class Key, class Req>
+struct cached_async_initiation {
+  Pipe const* pipe;
+  Cache* cache;
+  bool partial;
+
+  template <class Handler>
+  void operator()(Handler&& handler, Key key, Req request) const {
+    boost::asio::async_compose<Handler, void(std::error_code, typename Cache::value_type)>(
+        cached_async_op<Pipe, Cache, Key, Req>{pipe, cache, std::move(key), std::move(request), partial},
+        handler, default_completion_executor(pipe->executor()));
+  }
+};
+
 
 }  // namespace detail
 

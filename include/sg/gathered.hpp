@@ -23,10 +23,12 @@ namespace sg {
 // How much of the request was answered. Every targeted shard is counted exactly once, as
 // succeeded or failed; pruned shards (left out by routing) are not targeted.
 struct completeness {
-  std::size_t targeted = 0;   // shards the request was sent to
+  std::size_t targeted = 0;   // shards whose answer the result needed (succeeded + failed)
   std::size_t succeeded = 0;  // shards whose answer is in the merged value
   std::size_t failed = 0;     // shards whose answer is not (see gathered::failures)
-  std::size_t pruned = 0;     // shards routing proved irrelevant; never called
+  std::size_t pruned = 0;     // shards the answer did not need: routing proved them irrelevant
+                              // (never called), or a merge settled without them (a LIMIT
+                              // without ORDER BY: not called, or cancelled)
 
   // Every targeted shard answered (and at least one was targeted).
   constexpr bool complete() const noexcept { return targeted != 0 && succeeded == targeted; }

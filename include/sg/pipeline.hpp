@@ -132,6 +132,14 @@ class stats_sink {
     s.attempts = attempts;
     sink_->take_failure(shard, std::move(f), attempts);
   }
+  static constexpr bool can_settle = Sink::can_settle;
+  bool settled(std::size_t frontier, partial const& rule) { return sink_->settled(frontier, rule); }
+  void take_unneeded(std::size_t shard, unsigned attempts) {  // not called, or not waited for
+    shard_stats& s = at(shard);
+    s.attempts = attempts;
+    s.outcome = events::attempt_outcome::cancelled;
+    sink_->take_unneeded(shard, attempts);
+  }
   auto finish(std::size_t targeted, std::size_t pruned, partial const& rule, std::error_code& ec) && {
     const auto t0 = clock::now();
     auto g = std::move(*sink_).finish(targeted, pruned, rule, ec);
@@ -161,13 +169,13 @@ template <class Holder, class Router, class Exec, class Policies, class Merge>
 class pipeline;
 
 namespace detail {
-// Defined in sg/exec/async.hpp, which pipe.async needs.
-template <class R, class Acc, class Pipeline>
-struct async_gather_initiation;
-template <class Set, class Req>
-struct async_response_of_set;
-template <class Policies, class Set, class Req>
-struct async_policy_checks;
+// The engine behind pipe.async for a shard set, a request type and the policies: the
+// pipeline's extension point, defined by <sg/exec/async.hpp> (included by <sg/sg.hpp>),
+// so that this header needs no Asio. Without it, pipe.async says so in a sentence. The
+// definition gives `set_traits` (::type, the answer type; ::stable_shards), `checks`
+// (::same_clock, ::hedge_ok, ::layers_ok) and `initiation<R, Acc, Pipeline>`.
+template <class Set, class Req, class Policies, class = void>
+struct async_engine;
 }  // namespace detail
 
 namespace detail {
@@ -241,11 +249,11 @@ class pipeline {
     requires(!detail::is_stage<Req>)
   auto async(Req const& request, Token&& token) const {
     if constexpr (check_async<Req>()) {
-      using traits = detail::async_response_of_set<set_type, Req>;
-      using R = typename traits::type;
+      using engine = detail::async_engine<set_type, Req, Policies>;
+      using R = typename engine::set_traits::type;
       using T = merge_result_t<Merge, R>;
       return boost::asio::async_initiate<Token, void(std::error_code, gathered<T>)>(
-          detail::async_gather_initiation<R, accumulator_t<Merge, R>, pipeline>{this}, token, request);
+          typename engine::template initiation<R, accumulator_t<Merge, R>, pipeline>{this}, token, request);
     }
   }
 
@@ -319,7 +327,8 @@ class pipeline {
   // What pipe.async needs before anything else is instantiated, each with one sentence.
   template <class Req>
   static consteval bool check_async() {
-    if constexpr (!requires { sizeof(detail::async_response_of_set<set_type, Req>); }) {
+    using engine = detail::async_engine<set_type, Req, Policies>;
+    if constexpr (!requires { sizeof(engine); }) {
       static_assert(detail::always_false<Req>,
                     "sg: pipe.async needs #include <sg/exec/async.hpp> (or <sg/sg.hpp>)");
       return false;
@@ -329,34 +338,34 @@ class pipeline {
       static_assert(detail::always_false<Req>,
                     "sg: pipe.async copies the request into the operation: Req must be copyable");
       return false;
-    } else if constexpr (!detail::async_response_of_set<set_type, Req>::stable_shards) {
+    } else if constexpr (!engine::set_traits::stable_shards) {
       static_assert(detail::always_false<Req>,
                     "sg::scatter: pipe.async needs shards that outlive the call: a range whose "
                     "elements are references (a container, not a view that makes shards)");
       return false;
-    } else if constexpr (!requires { typename detail::async_response_of_set<set_type, Req>::type; }) {
+    } else if constexpr (!requires { typename engine::set_traits::type; }) {
       static_assert(detail::always_false<Req>,
                     "sg::scatter: a shard in the set answers Req neither asynchronously "
                     "(s.async_execute(req, token)) nor synchronously (sg::shard_for), or the "
                     "shards of a tuple answer with types that have no common type");
       return false;
-    } else if constexpr (!detail::async_policy_checks<Policies, set_type, Req>::same_clock) {
+    } else if constexpr (!engine::checks::same_clock) {
       static_assert(detail::always_false<Req>,
                     "sg::with: the policies keep time on different clocks (their timers' "
                     "clock_type, the breaker registry's clock); give them one clock");
       return false;
-    } else if constexpr (!detail::async_policy_checks<Policies, set_type, Req>::hedge_ok) {
+    } else if constexpr (!engine::checks::hedge_ok) {
       static_assert(detail::always_false<Req>,
                     "sg::hedge needs async shards (s.async_execute(req, token)), or replica sets "
                     "of them: a synchronous call cannot be cancelled when another attempt wins");
       return false;
-    } else if constexpr (!detail::async_policy_checks<Policies, set_type, Req>::layers_ok) {
+    } else if constexpr (!engine::checks::layers_ok) {
       static_assert(detail::always_false<Req>,
                     "sg::with: an attempt layer (policy_tag sg::layer_tag) cannot be called as "
                     "layer(ctx, request, next, done) with the pipeline's request (sg/policy/layer.hpp)");
       return false;
     } else {
-      return check_merge_takes<Req, typename detail::async_response_of_set<set_type, Req>::type>();
+      return check_merge_takes<Req, typename engine::set_traits::type>();
     }
   }
 
@@ -441,13 +450,14 @@ class pipeline {
     sink_type sink(merge);
     set_type& set = holder_.get();
     const detail::targets targets = route(request, detail::shard_count(set));
+    const partial rule = detail::completion_rule(policies_);
     if constexpr (detail::present<decltype(detail::policy_of<collect_stats_tag>(std::declval<Policies const&>()))>) {
       detail::stats_sink<response, sink_type> recorder(sink, targets, merge);
-      detail::scatter<response>(exec_, set, targets, request, recorder);
-      return std::move(recorder).finish(targets.count(), targets.pruned(), detail::completion_rule(policies_), ec);
+      detail::scatter<response>(exec_, set, targets, request, recorder, rule);
+      return std::move(recorder).finish(targets.count(), targets.pruned(), rule, ec);
     } else {
-      detail::scatter<response>(exec_, set, targets, request, sink);
-      return std::move(sink).finish(targets.count(), targets.pruned(), detail::completion_rule(policies_), ec);
+      detail::scatter<response>(exec_, set, targets, request, sink, rule);
+      return std::move(sink).finish(targets.count(), targets.pruned(), rule, ec);
     }
   }
 

@@ -27,9 +27,11 @@
 #include <sg/detail/plan_text.hpp>
 #include <sg/error.hpp>
 #include <sg/exec/on.hpp>
+#include <sg/exec/completion_executor.hpp>
 #include <sg/exec/scatter.hpp>
 #include <sg/gathered.hpp>
 #include <sg/merge/protocol.hpp>
+#include <sg/pipeline.hpp>
 #include <sg/policy/budget.hpp>
 #include <sg/policy/circuit_breaker.hpp>
 #include <sg/policy/hedge.hpp>
@@ -51,15 +53,11 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
-#include <boost/asio/compose.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/execution/executor.hpp>
-#include <boost/asio/is_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/system_executor.hpp>
 
 #include <array>
 #include <atomic>
@@ -191,8 +189,9 @@ struct async_policy_checks<std::tuple<Ps...>, Set, Req> {
 
 // Why an attempt was stopped before it answered: its own timeout, the gather's deadline,
 // the gather's cancellation, or another attempt of the same shard won (a hedge).
-// gave_up: the completion rule could no longer be met (sg::partial's fail_fast).
-enum class stop_reason : unsigned char { none, timeout, deadline, cancelled, lost, gave_up };
+// gave_up: the completion rule could no longer be met (sg::partial's fail_fast);
+// unneeded: the merge settled without this shard (a LIMIT without ORDER BY).
+enum class stop_reason : unsigned char { none, timeout, deadline, cancelled, lost, gave_up, unneeded };
 using events::attempt_kind;
 
 // The attempt layers among a pipeline's policies, in the order given (a std::tuple).
@@ -230,6 +229,20 @@ struct gather_policies {
 template <class R, class State, class Pipeline>
 void launch_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_kind kind, Pipeline const& pipe);
 
+// Calls f(shard) with the shard of child j (targets[j] of the set): directly in a
+// random-access range, by a walk otherwise (a tuple's walk is unrolled at compile time).
+template <class Set, class F>
+void with_target(Set& set, targets const& t, std::size_t j, F&& f) {
+  if constexpr (shard_range<Set> && std::ranges::random_access_range<Set>) {
+    f(std::ranges::begin(set)[static_cast<std::ranges::range_difference_t<Set>>(t[j])]);
+  } else {
+    std::size_t k = 0;
+    for_each_target(set, t, [&](std::size_t, auto& shard) {
+      if (k++ == j) f(shard);
+    });
+  }
+}
+
 // The state of one asynchronous gather, shared by every child completion handler and
 // timer. Everything but `started_` (sync tasks claim their shard from other threads) is
 // touched on the gather's strand only: the children are started there too.
@@ -263,8 +276,6 @@ class async_gather_state
   using strand_type = boost::asio::strand<handler_executor>;
   using request_type = Req;
   static constexpr bool layered = Pols::layer_count != 0;
-  // Tells a replica set how an attempt on its replica ended.
-  using replica_end_fn = void (*)(void const*, std::size_t, std::chrono::nanoseconds, attempt_end);
   static constexpr std::size_t refused_attempt = static_cast<std::size_t>(-1);
 
   // Whether the pipeline's observer (sg::observe) or its statistics (sg::collect_stats)
@@ -395,9 +406,9 @@ class async_gather_state
   }
 
   // An attempt of child j on replica r may start when r's breaker lets it: claims a slot
-  // and returns it, else refused_attempt. `set` and `end` tell a replica set how it ended.
-  std::size_t admit(std::size_t j, std::size_t r, attempt_kind kind, void const* set = nullptr,
-                    replica_end_fn end = nullptr) {
+  // and returns it, else refused_attempt. `on_replicas`: child j is a replica set, told
+  // how the attempt ended.
+  std::size_t admit(std::size_t j, std::size_t r, attempt_kind kind, bool on_replicas = false) {
     breaker_type* b = nullptr;
     if constexpr (present<Breaker>) {
       b = &pols_.breaker.registry->at(breaker_key{targets_[j], r});
@@ -419,12 +430,11 @@ class async_gather_state
     a.stop = stop_reason::none;
     a.id = ++next_id_;
     a.replica = r;
-    a.timed = set != nullptr || b != nullptr || tracked() || wants<events::attempt_end>();
+    a.timed = on_replicas || b != nullptr || tracked() || wants<events::attempt_end>();
     if (a.timed) a.start = clock::now();  // only what uses the durations reads the clock
     a.number = c.attempts;
     a.breaker = b;
-    a.set = set;
-    a.end = end;
+    a.on_replicas = on_replicas;
     ++pending_;
     if constexpr (present<Timeout>) {
       auto& timer = a.timer.emplace(strand_);
@@ -507,6 +517,8 @@ class async_gather_state
       f = {make_error_code(errc::cancelled), "cancelled with the gather"};
     else if (aborted && stop == stop_reason::gave_up)
       f = {make_error_code(errc::cancelled), gave_up_words};
+    else if (aborted && stop == stop_reason::unneeded)
+      f = {make_error_code(errc::cancelled), "cancelled: the answer no longer needs this shard"};
     const bool own = stop == stop_reason::none || stop == stop_reason::timeout;  // the shard's failure
     const auto elapsed = end_slot(j, s, own ? attempt_end::failure : attempt_end::cancelled);
     if constexpr (wants<events::attempt_end>()) {
@@ -516,6 +528,7 @@ class async_gather_state
                                       : stop == stop_reason::deadline ? attempt_outcome::deadline
                                       : stop == stop_reason::cancelled ? attempt_outcome::cancelled
                                       : stop == stop_reason::gave_up   ? attempt_outcome::cancelled
+                                      : stop == stop_reason::unneeded  ? attempt_outcome::cancelled
                                                                        : attempt_outcome::lost;
       emit(events::attempt_end{targets_[j], a.replica, a.number, outcome, elapsed, f.error, f.what, std::nullopt});
     }
@@ -572,8 +585,7 @@ class async_gather_state
     std::size_t replica = 0;
     unsigned number = 0;  // the attempt's number within its shard, from 1
     breaker_type* breaker = nullptr;
-    void const* set = nullptr;
-    replica_end_fn end = nullptr;
+    bool on_replicas = false;  // the attempt went to a replica of a set (sg::replicas)
     bool live = false;
     bool called_back = false;  // the call below the layers completed
     bool timed = false;  // start was read: a breaker, a replica set or a tracker uses the duration
@@ -626,6 +638,13 @@ class async_gather_state
   std::size_t extra_slots() const noexcept { return extra_slots_of(pols_.hedge); }
   attempt_slot& slot(std::size_t j, std::size_t s) noexcept { return slots_[j * per_child_ + s]; }
 
+  // Tells child j's replica set that an attempt on its replica r ended.
+  void replica_ended(std::size_t j, std::size_t r, std::chrono::nanoseconds elapsed, attempt_end how) const {
+    with_target(pipe_->shards(), targets_, j, [&](auto& shard) {
+      if constexpr (is_replica_set<std::remove_cvref_t<decltype(shard)>>) shard.finished(r, elapsed, how);
+    });
+  }
+
   // Ends attempt s of child j: frees its slot, stops its timer, tells its replica set.
   // Returns how long it ran.
   std::chrono::nanoseconds end_slot(std::size_t j, std::size_t s, attempt_end how) {
@@ -638,7 +657,7 @@ class async_gather_state
     --c.in_flight;
     c.busy_replicas &= ~bit(a.replica);
     if constexpr (present<Timeout>) a.timer->cancel();
-    if (a.end != nullptr) a.end(a.set, a.replica, elapsed, how);
+    if (a.on_replicas) replica_ended(j, a.replica, elapsed, how);
     return elapsed;
   }
 
@@ -687,6 +706,7 @@ class async_gather_state
       sink_.take_value(targets_[j], std::move(value));
     }
     finish_child(j);
+    check_settled();
     done_one();
   }
 
@@ -706,15 +726,17 @@ class async_gather_state
     if (try_retry(j, f)) return;
     sink_.take_failure(targets_[j], std::move(f), c.attempts);
     finish_child(j);
+    check_settled();
     done_one();
   }
 
-  // Child j has its answer or its final failure: the attempts still running are cancelled.
-  void finish_child(std::size_t j) {
+  // Child j has its answer or its final failure (or is not needed): the attempts still
+  // running are cancelled.
+  void finish_child(std::size_t j, stop_reason why = stop_reason::lost) {
     child& c = children_[j];
     c.finished = true;
     for (std::size_t s = 0; s < per_child_; ++s)
-      if (slot(j, s).live) cancel_slot(j, s, boost::asio::cancellation_type::terminal, stop_reason::lost);
+      if (slot(j, s).live) cancel_slot(j, s, boost::asio::cancellation_type::terminal, why);
     if constexpr (present<Hedge>)
       if (hedge_timers_[j]) hedge_timers_[j]->cancel();
     if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
@@ -726,6 +748,27 @@ class async_gather_state
     if (pols_.rule.fail_fast && !stopping() &&
         !pols_.rule.accepts(sink_.succeeded() + shards_outstanding_, targets_.count()))
       cancel_all(boost::asio::cancellation_type::terminal, errc::partial_result);
+  }
+
+  // A merge that settles early (sg::settling_accumulator): once every shard before the first
+  // unfinished one has answered or failed and the merge says the rest cannot change the
+  // result, the rest are not needed: counted as pruned, their attempts and retry waits
+  // cancelled, and an answer that still arrives is dropped.
+  void check_settled() {
+    if constexpr (gather_sink<R, Acc>::can_settle) {
+      if (settled_ || stopping()) return;
+      while (frontier_ < children_.size() && children_[frontier_].finished) ++frontier_;
+      if (frontier_ == children_.size() || !sink_.settled(targets_[frontier_], pols_.rule)) return;
+      settled_ = true;
+      for (std::size_t j = frontier_; j < children_.size(); ++j) {
+        child& c = children_[j];
+        if (c.finished) continue;
+        sink_.take_unneeded(targets_[j], c.attempts);
+        if constexpr (present<Retry>)
+          if (c.waiting) retries_[j].timer->cancel();  // end_wait finds the child finished
+        finish_child(j, stop_reason::unneeded);
+      }
+    }
   }
 
   bool stopping() const noexcept { return cancelled_ || deadline_passed_ || gave_up_; }
@@ -818,6 +861,7 @@ class async_gather_state
     if constexpr (present<Retry>) {
       child& c = children_[j];
       c.waiting = false;
+      if (c.finished) return;  // not needed any more (a settled merge)
       // The budget is asked again: other shards may have drained it during the wait.
       retry_budget* b = pols_.retry.budget;
       if (elapsed && !stopping() && (b == nullptr || b->may_retry())) {
@@ -834,6 +878,7 @@ class async_gather_state
       c.finished = true;
       if (--shards_outstanding_ == 0 && deadline_timer_) deadline_timer_->cancel();
       check_fail_fast();
+      check_settled();
     }
   }
 
@@ -960,13 +1005,9 @@ class async_gather_state
   bool cancelled_ = false;
   bool deadline_passed_ = false;
   bool gave_up_ = false;  // the completion rule could no longer be met (fail_fast)
+  bool settled_ = false;  // the merge settled: the shards still outstanding are not needed
+  std::size_t frontier_ = 0;  // every child before it has finished
 };
-
-// Tells replica set Set that an attempt on replica r ended.
-template <class Set>
-void replica_finished(void const* set, std::size_t r, std::chrono::nanoseconds elapsed, attempt_end how) {
-  static_cast<Set const*>(set)->finished(r, elapsed, how);
-}
 
 // Where an attempt's outcome goes (on the strand): to the gather, for attempt `id` of
 // child j in slot s...
@@ -1157,7 +1198,7 @@ void start_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_k
     const std::size_t n = shard.rank(state->avoid(j, kind, shard.size()), order);
     for (std::size_t k = 0; k < n; ++k) {
       const std::size_t r = order[k];
-      const std::size_t s = state->admit(j, r, kind, &shard, &replica_finished<set_type>);
+      const std::size_t s = state->admit(j, r, kind, true);
       if (s == State::refused_attempt) continue;
       shard.started(r);
       run_attempt<R>(state, j, s, kind, shard[r], exec);
@@ -1177,28 +1218,8 @@ void start_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_k
 // random-access range, by a walk otherwise.
 template <class R, class State, class Pipeline>
 void launch_attempt(std::shared_ptr<State> const& state, std::size_t j, attempt_kind kind, Pipeline const& pipe) {
-  auto& set = pipe.shards();
-  using set_type = std::remove_reference_t<decltype(set)>;
-  if constexpr (shard_range<set_type> && std::ranges::random_access_range<set_type>) {
-    auto&& shard = std::ranges::begin(set)[static_cast<std::ranges::range_difference_t<set_type>>(state->target_list()[j])];
-    start_attempt<R>(state, j, kind, shard, pipe.executor());
-  } else {
-    std::size_t k = 0;
-    for_each_target(set, state->target_list(), [&](std::size_t, auto& shard) {
-      if (k++ == j) start_attempt<R>(state, j, kind, shard, pipe.executor());
-    });
-  }
-}
-
-// The executor a gather completes on when its handler names none: the pipeline's own
-// (sg::on(io.get_executor())) if it is an Asio executor, else the system executor — as an
-// Asio I/O object's executor is the default for its operations.
-template <class Exec>
-auto default_completion_executor(Exec const& exec) {
-  if constexpr (boost::asio::execution::is_executor<Exec>::value || boost::asio::is_executor<Exec>::value)
-    return exec;
-  else
-    return boost::asio::system_executor();
+  with_target(pipe.shards(), state->target_list(), j,
+              [&](auto&& shard) { start_attempt<R>(state, j, kind, shard, pipe.executor()); });
 }
 
 // The initiation: routes, builds the state, then starts the deadline and every child on
@@ -1235,51 +1256,14 @@ struct async_gather_initiation {
   }
 };
 
-// pipe | sg::cached(cache): a lookup, posted (a hit never completes inside the call), then
-// on a miss the pipeline's own async gather, whose result is stored before completing.
-template <class Pipe, class Cache, class Key, class Req>
-struct cached_async_op {
-  Pipe const* pipe;
-  Cache* cache;
-  Key key;
-  Req request;
-  bool partial;
-  bool posted = false;
-
-  template <class Self>
-  void operator()(Self& self) {
-    if (!posted) {
-      posted = true;
-      self.reset_cancellation_state(boost::asio::enable_total_cancellation());
-      return boost::asio::post(std::move(self));
-    }
-    if (auto hit = cache->find(key)) return self.complete(std::error_code{}, typename Cache::value_type(*hit));
-    Req copy = request;  // the request outlives the move of self into the gather
-    pipe->async(copy, std::move(self));
-  }
-
-  template <class Self, class Value>
-  void operator()(Self& self, std::error_code ec, Value result) {
-    static_assert(std::is_same_v<Value, typename Cache::value_type>,
-                  "sg::cached: the cache's value type must be the pipeline's result type, sg::gathered<T>");
-    if (!ec && (result.completeness.complete() || (partial && result.completeness.succeeded > 0)))
-      cache->put(key, result);
-    self.complete(ec, std::move(result));
-  }
-};
-
-template <class Pipe, class Cache, class Key, class Req>
-struct cached_async_initiation {
-  Pipe const* pipe;
-  Cache* cache;
-  bool partial;
-
-  template <class Handler>
-  void operator()(Handler&& handler, Key key, Req request) const {
-    boost::asio::async_compose<Handler, void(std::error_code, typename Cache::value_type)>(
-        cached_async_op<Pipe, Cache, Key, Req>{pipe, cache, std::move(key), std::move(request), partial},
-        handler, default_completion_executor(pipe->executor()));
-  }
+// pipe.async's engine (the extension point sg/pipeline.hpp declares): what it checks of
+// the set and the policies, and the operation it starts.
+template <class Set, class Req, class Policies>
+struct async_engine<Set, Req, Policies, void> {
+  using set_traits = async_response_of_set<Set, Req>;
+  using checks = async_policy_checks<Policies, Set, Req>;
+  template <class R, class Acc, class Pipeline>
+  using initiation = async_gather_initiation<R, Acc, Pipeline>;
 };
 
 }  // namespace detail

@@ -6,6 +6,7 @@
 #include <sg/error.hpp>
 #include <sg/exec/on.hpp>
 #include <sg/gathered.hpp>
+#include <sg/merge/protocol.hpp>
 #include <sg/policy/partial.hpp>
 #include <sg/route.hpp>
 #include <sg/shard.hpp>
@@ -113,6 +114,24 @@ class gather_sink {
   // Answers merged so far.
   std::size_t succeeded() const noexcept { return succeeded_; }
 
+  // Whether the merge can settle early (sg::settling_accumulator).
+  static constexpr bool can_settle = settling_accumulator<Acc>;
+  // Every shard below `frontier` has answered or failed: true when the answers so far fix
+  // the result (the accumulator says so) and the completion rule accepts it as it stands,
+  // so that stopping now never turns an answer into a failure. Then the shards still
+  // outstanding are not needed: each is given to take_unneeded().
+  bool settled(std::size_t frontier, partial const& rule) {
+    if constexpr (can_settle) {
+      return rule.accepts(succeeded_, succeeded_ + failures_.size()) && acc_.settled(frontier);
+    } else {
+      (void)frontier, (void)rule;
+      return false;
+    }
+  }
+  // A shard whose answer the settled result does not need: not called, or not waited for.
+  // It is counted as pruned, not as targeted.
+  void take_unneeded(std::size_t, unsigned /*attempts*/ = 0) noexcept { ++unneeded_; }
+
   // Finishes the merge and applies the completion rule: `ec` is cleared on success, else
   // set to sg::errc::no_shards or sg::errc::partial_result.
   auto finish(std::size_t targeted, std::size_t pruned, partial const& rule, std::error_code& ec) && {
@@ -120,11 +139,11 @@ class gather_sink {
       std::sort(failures_.begin(), failures_.end(),
                 [](shard_failure const& a, shard_failure const& b) { return a.shard < b.shard; });
     using T = std::remove_cvref_t<decltype(std::move(acc_).finish())>;
-    const completeness c{targeted, succeeded_, failures_.size(), pruned};
+    const completeness c{targeted - unneeded_, succeeded_, failures_.size(), pruned + unneeded_};
     gathered<T> g{std::move(acc_).finish(), c, std::move(failures_)};
     if (targeted == 0)
       ec = errc::no_shards;
-    else if (!rule.accepts(succeeded_, targeted))
+    else if (!rule.accepts(succeeded_, targeted - unneeded_))
       ec = errc::partial_result;
     else if (ec)
       ec.clear();  // only when set: clear() asks for the system category, an out-of-line call
@@ -135,6 +154,7 @@ class gather_sink {
   Acc acc_;
   std::vector<shard_failure> failures_;
   std::size_t succeeded_ = 0;
+  std::size_t unneeded_ = 0;
 };
 
 // Calls f(index, shard) for every targeted shard, in index order.
@@ -160,9 +180,17 @@ void for_each_target(Set& set, targets const& t, F&& f) {
 }
 
 // --- inline: every targeted shard on the calling thread, in shard order -----------------------
+// A merge that settles early (a LIMIT without ORDER BY) stops the calls once it has.
 template <class R, class Set, class Req, class Sink>
-void scatter(inline_executor, Set& set, targets const& t, Req const& req, Sink& sink) {
+void scatter(inline_executor, Set& set, targets const& t, Req const& req, Sink& sink, partial const& rule) {
+  [[maybe_unused]] bool settled = false;
   for_each_target(set, t, [&](std::size_t i, auto& shard) {
+    if constexpr (Sink::can_settle) {
+      if (settled || (settled = sink.settled(i, rule))) {
+        sink.take_unneeded(i, 0);
+        return;
+      }
+    }
     call_shard<R>(
         shard, req, [&](R&& value) { sink.take_value(i, std::move(value)); },
         [&](failure_info&& f) { sink.take_failure(i, std::move(f)); });
@@ -237,6 +265,7 @@ class indexed_caller {
 template <class R, class Caller>
 class pool_state {
  public:
+  using response_type = R;
   pool_state(Caller call, std::size_t n)
       : call_(std::move(call)), claimed_(new std::atomic<bool>[n] {}), slots_(n) {
     ready_.reserve(n);
@@ -306,38 +335,61 @@ void deliver(Sink& sink, std::size_t shard, outcome<R>&& o) {
     sink.take_failure(shard, std::get<1>(std::move(o)));
 }
 
-// On the caller: run every shard no task has claimed, feed every answer, until all n are in.
+// On the caller: run every shard no task has claimed, feed every answer, until all n are
+// in — or, once a merge that settles early has (a LIMIT without ORDER BY), until the
+// shards already running have returned: the others are not called.
 template <class State, class Sink>
-void gather_loop(State& state, Sink& sink, std::size_t n) {
+void gather_loop(State& state, Sink& sink, std::size_t n, partial const& rule) {
   std::size_t remaining = n;
   std::size_t next_own = 0;
   std::vector<std::size_t> ready;
   ready.reserve(n);
+  [[maybe_unused]] std::vector<bool> delivered;
+  [[maybe_unused]] std::size_t frontier = 0;  // every task below it has delivered
+  bool settled = false;
+  auto take = [&](std::size_t j, outcome<typename State::response_type>&& o) {
+    --remaining;
+    if (settled) {  // a shard that was running when the result settled
+      sink.take_unneeded(state.shard_index(j), 1);
+      return;
+    }
+    deliver(sink, state.shard_index(j), std::move(o));
+    if constexpr (Sink::can_settle) {
+      delivered[j] = true;
+      while (frontier < n && delivered[frontier]) ++frontier;
+      if (sink.settled(frontier < n ? state.shard_index(frontier) : static_cast<std::size_t>(-1), rule)) {
+        settled = true;
+        for (std::size_t i = 0; i < n; ++i) {
+          if (delivered[i]) continue;
+          if (state.claim(i)) {  // never started: no outcome will come
+            sink.take_unneeded(state.shard_index(i), 0);
+            --remaining;
+          }
+        }
+      }
+    }
+  };
+  if constexpr (Sink::can_settle) delivered.assign(n, false);
   while (remaining != 0) {
     std::size_t own = n;
-    while (next_own < n) {
+    while (!settled && next_own < n) {
       std::size_t i = next_own++;
       if (state.claim(i)) {
         own = i;
         break;
       }
     }
-    if (own != n) {
-      deliver(sink, state.shard_index(own), state.call(own));
-      --remaining;
-    }
+    if (own != n) take(own, state.call(own));
+    if (remaining == 0) break;
     // With nothing left to run here, block until a task delivers.
-    state.take_ready(ready, own == n && remaining != 0);
-    for (std::size_t j : ready) {
-      deliver(sink, state.shard_index(j), state.slot(j));
-      --remaining;
-    }
+    state.take_ready(ready, own == n);
+    for (std::size_t j : ready) take(j, state.slot(j));
     ready.clear();
   }
 }
 
 template <class R, executor Ex, class Set, class Req, class Sink>
-void scatter(Ex const& ex, Set& set, targets const& t, Req const& req, Sink& sink) {
+void scatter(Ex const& ex, Set& set, targets const& t, Req const& req, Sink& sink, partial const& rule) {
   const std::size_t n = t.count();
   if (n == 0) return;
   using state_type = pool_state<R, indexed_caller<R, Set, Req>>;
@@ -353,7 +405,7 @@ void scatter(Ex const& ex, Set& set, targets const& t, Req const& req, Sink& sin
   }
 
   try {
-    gather_loop(*state, sink, n);
+    gather_loop(*state, sink, n, rule);
   } catch (...) {
     state->quiesce(n);
     throw;

@@ -14,6 +14,8 @@
 //    merge that detects bad input in an answer rejects that answer, never part of it);
 //  * the result does not depend on arrival order unless the merge documents it;
 //  * an accumulator is used by one thread at a time (the pipeline serializes add()).
+// An accumulator may also say when the answers so far settle the result
+// (sg::settling_accumulator, below): the pipeline then stops the shards it no longer needs.
 // Example: include/sg/merge/concat.hpp, tests/merge/concat.cpp.
 #pragma once
 
@@ -45,6 +47,18 @@ template <class M, class Resp>
   requires merge_for<M, Resp>
 using merge_result_t =
     std::remove_cvref_t<decltype(std::declval<accumulator_t<M, Resp>&&>().finish())>;
+
+// An accumulator that can tell when later answers no longer matter: `acc.settled(f)`, asked
+// after answers are added, with every shard whose index is below f already answered or
+// failed, is true when no answer from a shard at or after f could change finish()'s
+// result — as for a LIMIT without ORDER BY, which keeps the first rows in shard order.
+// The gather then stops waiting for those shards and cancels them: they are counted as
+// pruned (not targeted), and their answers, if any still arrive, are not added. Once true
+// it must stay true for any larger f. Example: sg::query(sg::limit(n)) (query/query.hpp).
+template <class Acc>
+concept settling_accumulator = requires(Acc& acc, std::size_t frontier) {
+  { acc.settled(frontier) } -> std::same_as<bool>;
+};
 
 // M is a merge that is also the request it merges: a typed query (sg::query(...)), whose
 // type is its shape and whose value carries the run-time parameters both halves need.

@@ -361,9 +361,34 @@ class rows_accumulator {
   rows_accumulator(OrderBy order, Limit limit)
       : order_(std::move(order)), limit_(limit), inner_(make_inner(order_, limit_)) {}
 
+  // A limit without order_by keeps the first offset + count rows in shard order: the
+  // shards after the first ones that give that many rows cannot change the answer.
+  static constexpr bool settles =
+      has_clause<Limit> && !Distinct && !has_clause<OrderBy> && std::ranges::sized_range<Resp>;
+
   void add(std::size_t shard, Resp&& answer) {
     if constexpr (!std::is_same_v<Check, no_check>) check_.check(shard, answer);
-    inner_.add(shard, std::move(answer));
+    if constexpr (settles) {
+      const std::size_t rows = static_cast<std::size_t>(std::ranges::size(answer));
+      later_.reserve(later_.size() + 1);  // strong guarantee: nothing throws after the merge took it
+      inner_.add(shard, std::move(answer));
+      later_.push_back({shard, rows});
+    } else {
+      inner_.add(shard, std::move(answer));
+    }
+  }
+
+  // sg::settling_accumulator: every shard before `frontier` has answered or failed, and
+  // their rows already fill the limit. O(answers since the last call).
+  bool settled(std::size_t frontier)
+    requires settles
+  {
+    std::erase_if(later_, [&](answered const& a) {
+      if (a.shard >= frontier) return false;
+      before_ = merge::detail::saturating_sum(before_, a.rows);
+      return true;
+    });
+    return before_ >= limit_.shard_rows();
   }
 
   result_type finish() && {
@@ -388,10 +413,18 @@ class rows_accumulator {
     }
   }
 
+  struct answered {
+    std::size_t shard, rows;
+  };
+  struct none {};
+
   [[no_unique_address]] OrderBy order_;
   [[no_unique_address]] Limit limit_;
   decltype(make_inner(std::declval<OrderBy const&>(), std::declval<Limit const&>())) inner_;
   [[no_unique_address]] Check check_;
+  // With settles: the answers of shards not yet before the frontier, and the rows of those that are.
+  [[no_unique_address]] std::conditional_t<settles, std::vector<answered>, none> later_;
+  std::size_t before_ = 0;
 };
 
 template <class T>
