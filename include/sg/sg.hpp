@@ -34,6 +34,7 @@
 #include <sg/partition/jump.hpp>
 #include <sg/partition/modulo.hpp>
 #include <sg/partition/partitioner.hpp>
+#include <sg/partition/postgres_hash.hpp>
 #include <sg/partition/range.hpp>
 #include <sg/partition/rendezvous.hpp>
 #include <sg/partition/ring.hpp>
