@@ -196,3 +196,32 @@ TEST_CASE("wire: random byte flips are refused or decode to a value, never undef
     }
   }
 }
+
+namespace {
+struct point {
+  std::int32_t x = 0;
+  std::string label;
+  std::optional<double> weight;
+  int not_sent = 7;
+  friend bool operator==(point const&, point const&) = default;
+};
+}  // namespace
+
+template <>
+struct sg::wire::codec<point> : sg::wire::fields<point, &point::x, &point::label, &point::weight> {};
+
+TEST_CASE("wire: a struct of the user's crosses field by field through sg::wire::fields", "[wire]") {
+  const std::vector<point> points{{-3, "a", 0.5, 1}, {4, "", std::nullopt, 2}};
+  const auto back = sg::wire::decode<std::vector<point>>(sg::wire::encode(points));
+  REQUIRE(back.size() == 2);
+  CHECK(back[0].x == -3);
+  CHECK(back[0].label == "a");
+  CHECK(back[0].weight == 0.5);
+  CHECK(back[0].not_sent == 7);  // value-initialized: fields left out are not sent
+  CHECK(back[1].weight == std::nullopt);
+  STATIC_REQUIRE(sg::wire::codec<point>::min_size == 4 + 8 + 1);
+  STATIC_REQUIRE(sg::wire::codec<point>::schema != sg::wire::codec<std::tuple<std::int32_t, std::string, std::optional<double>>>::schema);
+  const auto bytes = sg::wire::encode(points);
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    CHECK_THROWS_AS(sg::wire::decode<std::vector<point>>(std::span(bytes).first(n)), std::system_error);
+}

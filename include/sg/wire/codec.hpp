@@ -15,7 +15,8 @@
 // buffer justifies. Types: bool, integers, float and double (their bits: NaN payloads and
 // -0.0 survive), std::byte, std::string, std::vector, std::optional, std::pair,
 // std::tuple, std::array; sg/wire/agg.hpp adds sg::agg's states, sg/wire/gathered.hpp
-// gathered<T>; a user type joins by specializing sg::wire::codec<T> (see codec<bool>).
+// gathered<T>; a user type joins by specializing sg::wire::codec<T>, a struct most simply
+// as sg::wire::fields<T, &T::a, &T::b, ...>.
 // Encoding is O(size), decoding O(size); both are thread-safe (no shared state).
 // Example: examples/wire_node.cpp, tests/wire/codec.cpp.
 #pragma once
@@ -305,6 +306,33 @@ struct codec<std::array<T, N>> {
   static std::array<T, N> read(reader& r) {
     std::array<T, N> v;
     for (auto& x : v) x = codec<T>::read(r);
+    return v;
+  }
+};
+
+namespace detail {
+template <auto Member>
+struct member_of;
+template <class T, class M, M T::*Member>
+struct member_of<Member> {
+  using type = M;
+};
+}  // namespace detail
+
+// A codec for a struct of the user's, field by field in the order given, each field as its
+// own codec: a row type joins with one line,
+//   template <> struct sg::wire::codec<order> : sg::wire::fields<order, &order::id, &order::cents> {};
+// Fields left out are not sent and read back value-initialized; T must be
+// default-initializable.
+template <class T, auto... Members>
+  requires std::default_initializable<T> && (encodable<typename detail::member_of<Members>::type> && ...)
+struct fields {
+  static constexpr std::uint64_t schema = detail::schema_of<typename detail::member_of<Members>::type...>("fields");
+  static constexpr std::size_t min_size = (std::size_t{0} + ... + codec<typename detail::member_of<Members>::type>::min_size);
+  static void write(writer& w, T const& v) { (codec<typename detail::member_of<Members>::type>::write(w, v.*Members), ...); }
+  static T read(reader& r) {
+    T v{};
+    ((v.*Members = codec<typename detail::member_of<Members>::type>::read(r)), ...);  // a fold: left to right
     return v;
   }
 };
