@@ -61,3 +61,7 @@
 #include <sg/stream/stream.hpp>
 #include <sg/version.hpp>
 #include <sg/views/merge_sorted.hpp>
+#include <sg/wire/agg.hpp>
+#include <sg/wire/codec.hpp>
+#include <sg/wire/gathered.hpp>
+#include <sg/wire/query.hpp>
