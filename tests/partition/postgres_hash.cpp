@@ -3,6 +3,7 @@
 // tests/adapters/postgres_hash.cpp for the test that asks a live server).
 #include <sg/merge/concat.hpp>
 #include <sg/partition/postgres_hash.hpp>
+#include <sg/partition/split.hpp>
 #include <sg/pipeline.hpp>
 #include <sg/route.hpp>
 
@@ -179,4 +180,28 @@ TEST_CASE("postgres_hash: routing a point lookup and an IN list prunes as Postgr
   std::sort(r.value.begin(), r.value.end());
   CHECK(r.value == std::vector<std::int64_t>{-42, 1, 42});
   CHECK(r.completeness == sg::completeness{2, 2, 0, 14});
+}
+
+TEST_CASE("postgres_hash: split buckets rows as PostgreSQL would route them to partitions", "[partition][postgres_hash][split]") {
+  struct customer {
+    std::int64_t id;
+    std::string name;
+  };
+  std::vector<customer> rows;
+  for (std::int64_t i = -50; i < 50; ++i) rows.push_back({i * 7919, "c" + std::to_string(i)});
+  const postgres_hash p(7);
+  const auto by_id = sg::partition::split(rows, p, &customer::id);
+  const auto by_name = sg::partition::split(rows, p, &customer::name);
+  REQUIRE(by_id.size() == 7);
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < 7; ++r) {
+    for (auto const& c : by_id[r]) CHECK(p.shard_of(c.id) == r);
+    for (auto const& c : by_name[r]) CHECK(p.shard_of(c.name) == r);
+    total += by_id[r].size();
+  }
+  CHECK(total == rows.size());
+  // From the server's table above: 42 goes to partition 0 of MODULUS 7, -1 too.
+  const auto two = sg::partition::split(std::vector<std::int64_t>{42, -1, 1}, p);
+  CHECK(two[0] == std::vector<std::int64_t>{42, -1});
+  CHECK(two[5] == std::vector<std::int64_t>{1});
 }
