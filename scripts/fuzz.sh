@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(partition retry kll hyperloglog); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(partition retry kll hyperloglog wire); fi
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target "${targets[@]/#/sg_fuzz_}"

@@ -34,6 +34,7 @@
 #include <sg/partition/jump.hpp>
 #include <sg/partition/modulo.hpp>
 #include <sg/partition/partitioner.hpp>
+#include <sg/partition/postgres_hash.hpp>
 #include <sg/partition/range.hpp>
 #include <sg/partition/rendezvous.hpp>
 #include <sg/partition/ring.hpp>
@@ -60,3 +61,7 @@
 #include <sg/stream/stream.hpp>
 #include <sg/version.hpp>
 #include <sg/views/merge_sorted.hpp>
+#include <sg/wire/agg.hpp>
+#include <sg/wire/codec.hpp>
+#include <sg/wire/gathered.hpp>
+#include <sg/wire/query.hpp>

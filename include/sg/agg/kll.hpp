@@ -109,6 +109,65 @@ class kll_sketch {
     compress();
   }
 
+  // Everything a sketch holds, for sending it elsewhere (sg/wire/agg.hpp) and rebuilding it
+  // there with from_parts: level h holds items of weight 2^h.
+  struct parts {
+    unsigned k = default_k;
+    unsigned min_k = default_k;
+    std::uint64_t count = 0;
+    std::uint64_t coin = 0;
+    std::optional<T> min, max;
+    std::vector<std::vector<T>> levels;
+    friend bool operator==(parts const&, parts const&) = default;
+  };
+  parts to_parts() const { return {k_, min_k_, n_, coin_, min_, max_, levels_}; }
+
+  // The sketch `p` describes, after checking that it is one a sketch can be: k and min_k in
+  // [8, 65535] with min_k ≤ k; 1 to 64 levels; the items' weights (2^h each) summing to
+  // exactly count; min and max present exactly when count > 0, every item within [min, max]
+  // and no NaN. Throws std::system_error(sg::errc::bad_input) saying which check failed, so
+  // a sketch from another process cannot break a later merge or quantile. O(items).
+  static kll_sketch from_parts(parts p, Comp comp = {}) {
+    auto bad = [](std::string const& what) {
+      throw std::system_error(make_error_code(errc::bad_input), "sg::agg::kll_sketch::from_parts: " + what);
+    };
+    if (p.k < min_width || p.k > 65535 || p.min_k < min_width || p.min_k > p.k)
+      bad("k = " + std::to_string(p.k) + " and min_k = " + std::to_string(p.min_k) +
+          " are not 8 <= min_k <= k <= 65535");
+    if (p.levels.empty() || p.levels.size() > 64)
+      bad(std::to_string(p.levels.size()) + " levels, not 1 to 64");
+    if (p.min.has_value() != (p.count > 0) || p.max.has_value() != (p.count > 0))
+      bad("min and max must be present exactly when the count (" + std::to_string(p.count) + ") is not 0");
+    if (p.count > 0 && comp(*p.max, *p.min)) bad("max is below min");
+    std::uint64_t weight = 0;
+    std::size_t size = 0;
+    for (std::size_t h = 0; h < p.levels.size(); ++h) {
+      for (T const& item : p.levels[h]) {
+        if constexpr (std::floating_point<T>)
+          if (std::isnan(item)) bad("an item is NaN");
+        if (!p.min || comp(item, *p.min) || comp(*p.max, item)) bad("an item lies outside [min, max]");
+      }
+      const std::uint64_t items = p.levels[h].size();
+      if (items != 0 && items > (~std::uint64_t{0} - weight) >> h)
+        bad("the items' weights overflow");
+      weight += items << h;
+      size += p.levels[h].size();
+    }
+    if (weight != p.count)
+      bad("the items weigh " + std::to_string(weight) + " rows, but the count is " + std::to_string(p.count));
+    kll_sketch s(p.k, std::move(comp));
+    s.min_k_ = p.min_k;
+    s.n_ = p.count;
+    s.coin_ = p.coin;
+    s.min_ = std::move(p.min);
+    s.max_ = std::move(p.max);
+    s.levels_ = std::move(p.levels);
+    s.size_ = size;
+    s.resize_capacities();
+    s.compress();  // a level over its capacity (no sketch sends one) is compacted now
+    return s;
+  }
+
   // An item whose normalized rank (the fraction of rows ≤ it) is q, within rank_error().
   // Throws std::invalid_argument for q outside [0, 1] and std::system_error(bad_input)
   // when the sketch is empty.

@@ -433,6 +433,19 @@ inline constexpr bool is_partial_table =
 
 }  // namespace detail
 
+namespace detail {
+// What typed_query::aggregates() returns, named without calling it: Clang cannot call a
+// member with a deduced return type while its class is still incomplete.
+template <class Aggregate>
+struct aggregates_of {
+  using type = boost::hana::tuple<>;
+};
+template <class... Aggs>
+struct aggregates_of<aggregate_clause<Aggs...>> {
+  using type = boost::hana::tuple<Aggs...>;
+};
+}  // namespace detail
+
 // A query: one member per clause, no_clause where absent. Built by sg::query(...).
 template <class Where, class GroupBy, class Aggregate, class Having, class Distinct, class OrderBy, class Limit,
           class Colocated>
@@ -462,7 +475,7 @@ struct typed_query {
     else
       return boost::hana::tuple<>{};
   }
-  using aggregates_type = decltype(std::declval<typed_query const&>().aggregates());
+  using aggregates_type = typename detail::aggregates_of<Aggregate>::type;
 
   // The group key of a row: a std::tuple of the keys (empty for a global aggregate).
   constexpr auto key_projection() const {
