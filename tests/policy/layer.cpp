@@ -391,3 +391,103 @@ TEST_CASE("layer: sync shards on an io_context pass through the decorator and th
   CHECK(o.result->value == rows{5, 105});
   CHECK(calls == 2);
 }
+
+namespace {
+
+// A layer of a user's own that stops what is below it, as sg::timeout does: a signal of
+// its own, bound to the handler it gives `next`, emitted when the call takes longer than
+// `patience`; it then fails the attempt in its own words, and says so with an event of its
+// own type.
+struct impatient {
+  using policy_tag = sg::layer_tag;
+  std::chrono::milliseconds patience;
+
+  struct gave_up {  // the layer's own event
+    std::size_t shard;
+    unsigned attempt;
+  };
+
+  template <class Ctx, class Req, class Next, class Done>
+  void operator()(Ctx const& ctx, Req const& request, Next next, Done done) const {
+    struct op_state {
+      explicit op_state(typename Ctx::executor_type const& ex, Done d) : timer(ex), done(std::move(d)) {}
+      manual_timer timer;
+      asio::cancellation_signal below;
+      Done done;
+      bool fired = false;
+    };
+    auto op = std::make_shared<op_state>(ctx.executor(), std::move(done));
+    if (auto above = ctx.cancellation_slot(); above.is_connected())  // cancellation from above passes
+      above.assign([op](asio::cancellation_type type) { op->below.emit(type); });
+    op->timer.expires_after(patience);
+    op->timer.async_wait([op, ctx](std::error_code ec) {
+      if (ec) return;
+      op->fired = true;
+      ctx.emit(gave_up{ctx.shard(), ctx.attempt()});
+      op->below.emit(asio::cancellation_type::terminal);
+    });
+    next(request, asio::bind_cancellation_slot(op->below.slot(), [op](auto&& result) {
+           op->timer.cancel();
+           if (op->fired)
+             std::move(op->done)(sg::attempt_error{std::make_error_code(std::errc::operation_not_permitted),
+                                                   "impatient: gave up"});
+           else
+             std::move(op->done)(std::forward<decltype(result)>(result));
+         }));
+  }
+};
+
+struct gave_up_log {
+  std::vector<std::size_t> shards;
+  int gathers = 0;
+  void on(impatient::gave_up const& e) { shards.push_back(e.shard); }
+  void on(sg::events::gather_end const&) { ++gathers; }  // sg::observe wants one of sg's events too
+};
+
+}  // namespace
+
+TEST_CASE("layer: a layer cancels what is below it through a slot of its own, and emits its own events",
+          "[policy][layer][async]") {
+  asio::io_context io;
+  std::vector<sg_test::delayed_shard> shards{sg_test::after(io, 1, {5ms}), sg_test::after(io, 2, {50ms})};
+  gave_up_log log;
+  auto pipe = sg::scatter(shards) |
+              sg::with(impatient{10ms}, sg::observe(&log), sg::partial{.min_success_ratio = 0.5}) |
+              sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+  outcome o;
+  pipe.async(0, record(o));
+  const auto took = sg_test::run_until_done(io, o);
+  REQUIRE(o.calls == 1);
+  CHECK(took < 15ms);  // not the slow shard's 50 ms: the layer stopped it at 10 ms
+  CHECK(!o.ec);
+  CHECK(o.result->value == rows{1});
+  REQUIRE(o.result->failures.size() == 1);
+  CHECK(o.result->failures[0].shard == 1);
+  CHECK(o.result->failures[0].error == std::errc::operation_not_permitted);
+  CHECK(o.result->failures[0].what == "impatient: gave up");
+  CHECK(*shards[1].cancelled == 1);  // the shard itself saw the cancellation
+  CHECK(*shards[0].cancelled == 0);
+  CHECK(log.shards == std::vector<std::size_t>{1});
+}
+
+TEST_CASE("layer: cancellation from above passes through a layer that has a slot of its own",
+          "[policy][layer][async]") {
+  asio::io_context io;
+  std::vector<sg_test::delayed_shard> shards{sg_test::after(io, 1, {50ms})};
+  gave_up_log log;
+  auto pipe = sg::scatter(shards) | sg::with(sg::timeout<manual_timer>{20ms}, impatient{40ms}, sg::observe(&log)) |
+              sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+  outcome o;
+  pipe.async(0, record(o));
+  const auto took = sg_test::run_until_done(io, o);
+  REQUIRE(o.calls == 1);
+  // sg::timeout (outermost) fires at 20 ms: through the impatient layer, which forwards its
+  // ctx.cancellation_slot() to its own signal, the shard is cancelled then, not at 40 ms.
+  CHECK(took >= 20ms);
+  CHECK(took < 25ms);
+  REQUIRE(o.result->failures.size() == 1);
+  CHECK(o.result->failures[0].error == sg::errc::timeout);
+  CHECK(o.result->failures[0].what == "the attempt's timeout passed");
+  CHECK(*shards[0].cancelled == 1);
+  CHECK(log.shards.empty());  // the impatient layer never fired
+}

@@ -194,9 +194,9 @@ struct async_policy_checks<std::tuple<Ps...>, Set, Req> {
 enum class stop_reason : unsigned char { none, timeout, deadline, cancelled, lost, gave_up, unneeded };
 using events::attempt_kind;
 
-// The attempt layers among a pipeline's policies, in the order given (a std::tuple).
+// The user's attempt layers among a pipeline's policies, in the order given.
 template <class... Ps>
-auto layers_of(std::tuple<Ps...> const& policies) {
+auto user_layers_of(std::tuple<Ps...> const& policies) {
   return std::apply(
       [](auto const&... p) {
         return std::tuple_cat([](auto const& one) {
@@ -207,6 +207,20 @@ auto layers_of(std::tuple<Ps...> const& policies) {
         }(p)...);
       },
       policies);
+}
+
+// The attempt layers among a pipeline's policies: sg::timeout first (it sits outside the
+// user's layers), then the user's in the order given (a std::tuple).
+template <class... Ps>
+auto layers_of(std::tuple<Ps...> const& policies) {
+  auto timeout_layer = [&] {
+    auto t = policy_of<timeout_tag>(policies);
+    if constexpr (present<decltype(t)>)
+      return std::tuple<decltype(t)>(t);
+    else
+      return std::tuple<>();
+  }();
+  return std::tuple_cat(std::move(timeout_layer), user_layers_of(policies));
 }
 
 // The policies one gather applies (detail::no_policy for each it does not have).
@@ -345,9 +359,28 @@ class async_gather_state
     a.called_back = true;
     return true;
   }
-  attempt_context<strand_type> context(std::size_t j, std::size_t s, attempt_kind kind) {
+  // Where a layer's ctx.emit(event) goes: the observer and statistics. An events::timeout
+  // from a layer (sg::timeout's) also marks the attempt as stopped by its timeout, so that
+  // its failure is the shard's own (the breaker counts it) however it arrives.
+  struct attempt_events {
+    async_gather_state* state;
+    std::size_t j, s;
+    std::uint64_t id;
+    template <class E>
+    void operator()(E const& e) const {
+      if constexpr (std::is_same_v<E, events::timeout>) {
+        attempt_slot& a = state->slot(j, s);
+        if (a.live && a.id == id && (a.stop == stop_reason::none || a.stop == stop_reason::lost))
+          a.stop = stop_reason::timeout;
+      }
+      state->emit(e);
+    }
+  };
+  using context_type = attempt_context<strand_type, attempt_events>;
+  // The context of attempt s of child j for a layer whose cancellation slot is `slot`.
+  context_type context(std::size_t j, std::size_t s, attempt_kind kind, boost::asio::cancellation_slot stop) {
     attempt_slot& a = slot(j, s);
-    return attempt_context<strand_type>(targets_[j], a.replica, a.number, kind, strand_, a.signal.slot());
+    return context_type(targets_[j], a.replica, a.number, kind, strand_, stop, attempt_events{this, j, s, a.id});
   }
   // The request layer `level` (or, at layer_count, the call) is given: `r` itself when it is
   // the request the level above was given (a layer that passes its own on), else a copy
@@ -436,19 +469,6 @@ class async_gather_state
     a.breaker = b;
     a.on_replicas = on_replicas;
     ++pending_;
-    if constexpr (present<Timeout>) {
-      auto& timer = a.timer.emplace(strand_);
-      timer.expires_after(pols_.timeout.after);
-      ++pending_;
-      timer.async_wait(boost::asio::bind_executor(strand_, [self = this->shared_from_this(), j, s, id = a.id](auto ec) {
-        attempt_slot& x = self->slot(j, s);
-        if (!ec && x.live && x.id == id) {
-          self->emit(events::timeout{self->targets_[j], x.replica, x.number});
-          self->cancel_slot(j, s, boost::asio::cancellation_type::terminal, stop_reason::timeout);
-        }
-        self->done_one();
-      }));
-    }
     if (kind == attempt_kind::hedge) emit(events::hedge{targets_[j], a.number});
     emit(events::attempt_start{targets_[j], r, a.number, kind});
     if (kind != attempt_kind::hedge) {
@@ -579,7 +599,6 @@ class async_gather_state
     boost::asio::cancellation_signal signal;
     // Requests layers changed: [l - 1] for level l below the first layer (none without layers).
     std::array<std::optional<Req>, Pols::layer_count> requests;
-    std::optional<timer_t<Timeout>> timer;
     typename clock::time_point start{};
     std::uint64_t id = 0;
     std::size_t replica = 0;
@@ -656,7 +675,6 @@ class async_gather_state
     a.signal.slot().clear();  // a layer's handler never outlives its attempt
     --c.in_flight;
     c.busy_replicas &= ~bit(a.replica);
-    if constexpr (present<Timeout>) a.timer->cancel();
     if (a.on_replicas) replica_ended(j, a.replica, elapsed, how);
     return elapsed;
   }
@@ -1042,10 +1060,11 @@ struct to_layer {
 };
 
 // Calls `shard` with `request` for attempt s of child j (the innermost step of an
-// attempt, below every layer) and hands its outcome to `deliver` on the strand.
+// attempt, below every layer) and hands its outcome to `deliver` on the strand. `slot`
+// stops the call: an async shard is given it; a sync shard not started yet is skipped.
 template <class R, class State, class S, class Exec, class Deliver>
-void call_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_t s, S& shard, Exec const& exec,
-                  typename State::request_type const& request, Deliver deliver) {
+void call_attempt(std::shared_ptr<State> const& state, std::size_t j, S& shard, Exec const& exec,
+                  typename State::request_type const& request, boost::asio::cancellation_slot slot, Deliver deliver) {
   using request_type = typename State::request_type;
   if constexpr (async_shard_for<S, request_type>) {
     auto on_done = [deliver](auto ec, auto&& answer) {
@@ -1070,7 +1089,7 @@ void call_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_
     };
     try {
       shard.async_execute(request, boost::asio::bind_cancellation_slot(
-                                       state->slot_of(j, s), boost::asio::bind_executor(state->strand(), std::move(on_done))));
+                                       slot, boost::asio::bind_executor(state->strand(), std::move(on_done))));
     } catch (...) {  // the shard threw while starting: a failure, delivered like any other
       boost::asio::post(state->strand(), [deliver, f = current_failure()]() mutable {
         deliver(outcome<R>(std::in_place_index<1>, std::move(f)));
@@ -1086,7 +1105,10 @@ void call_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_
       }
       boost::asio::post(state->strand(), [deliver, o = std::move(*o)]() mutable { deliver(std::move(o)); });
     };
-    (void)s;
+    // Below a layer that cancels (sg::timeout), its slot tells a task not started yet to
+    // stay so (the gather's own cancellation claims the shard directly: cancel_slot).
+    if constexpr (State::layered)
+      if (slot.is_connected()) slot.assign([state, j](boost::asio::cancellation_type) { state->claim(j); });
     if constexpr (std::is_same_v<Exec, inline_executor>)
       boost::asio::post(state->executor(), std::move(task));
     else
@@ -1128,6 +1150,7 @@ struct layer_next {
   S* shard;
   Exec const* exec;
   typename State::request_type const* given;  // the request layer I - 1 was given
+  boost::asio::cancellation_slot slot;        // the one layer I - 1 was given
 
   template <class Handler>
   void operator()(typename State::request_type const& request, Handler&& handler) const;
@@ -1136,28 +1159,33 @@ struct layer_next {
 // Runs layer I (of the pipeline's layers) for attempt s of child j, whose outcome goes to
 // `done`; past the last layer, calls the shard.
 // (`request` is kept until the attempt completes: the gather's, or a copy in the attempt.)
+// `slot` is the cancellation slot of level I: the handler the level above gave `next`
+// names it (asio::bind_cancellation_slot), else it is the level above's own.
 template <std::size_t I, class R, class State, class S, class Exec, class Done>
 void run_layer(std::shared_ptr<State> const& state, std::size_t j, std::size_t s, attempt_kind kind, S& shard,
-               Exec const& exec, typename State::request_type const& request, Done&& done) {
+               Exec const& exec, typename State::request_type const& request, boost::asio::cancellation_slot slot,
+               Done&& done) {
   auto const& layers = state->policies().layers;
   if constexpr (I == std::tuple_size_v<std::remove_cvref_t<decltype(layers)>>) {
     (void)kind;
-    state->slot_of(j, s).clear();  // the layers' handlers, if any: the shard gets the slot
+    slot.clear();  // a handler a layer left there, if any: the shard gets the slot
     using handler_type = std::remove_cvref_t<Done>;
-    call_attempt<R>(state, j, s, shard, exec, request,
+    call_attempt<R>(state, j, shard, exec, request, slot,
                     to_layer<R, State, handler_type>{state, j, s, state->id_of(j, s),
                                                      std::make_shared<handler_type>(std::forward<Done>(done))});
   } else {
     auto const& layer = std::get<I>(layers);
-    layer(state->context(j, s, kind), request,
-          layer_next<I + 1, R, State, S, Exec>{state, j, s, kind, &shard, &exec, &request}, std::forward<Done>(done));
+    layer(state->context(j, s, kind, slot), request,
+          layer_next<I + 1, R, State, S, Exec>{state, j, s, kind, &shard, &exec, &request, slot},
+          std::forward<Done>(done));
   }
 }
 
 template <std::size_t I, class R, class State, class S, class Exec>
 template <class Handler>
 void layer_next<I, R, State, S, Exec>::operator()(typename State::request_type const& request, Handler&& handler) const {
-  run_layer<I, R>(state, j, s, kind, *shard, *exec, state->keep_request(j, s, I, request, given),
+  const boost::asio::cancellation_slot below = boost::asio::get_associated_cancellation_slot(handler, slot);
+  run_layer<I, R>(state, j, s, kind, *shard, *exec, state->keep_request(j, s, I, request, given), below,
                   std::forward<Handler>(handler));
 }
 
@@ -1173,11 +1201,13 @@ void run_attempt(std::shared_ptr<State> const& state, std::size_t j, std::size_t
     state->unclaim(j);  // the task claims it, unless a cancellation does first
   if constexpr (!State::layered) {
     (void)kind;
-    call_attempt<R>(state, j, s, shard, exec, state->request(), to_gather<R, State>{state, j, s, state->id_of(j, s)});
+    call_attempt<R>(state, j, shard, exec, state->request(), state->slot_of(j, s),
+                    to_gather<R, State>{state, j, s, state->id_of(j, s)});
   } else {
     const std::uint64_t id = state->id_of(j, s);
     try {
-      run_layer<0, R>(state, j, s, kind, shard, exec, state->request(), layer_done<R, State>{state, j, s, id});
+      run_layer<0, R>(state, j, s, kind, shard, exec, state->request(), state->slot_of(j, s),
+                      layer_done<R, State>{state, j, s, id});
     } catch (...) {  // a layer threw before calling next: the attempt's failure
       boost::asio::post(state->strand(), [state, j, s, id, f = current_failure()]() mutable {
         state->attempt_failure(j, s, id, std::move(f));

@@ -31,14 +31,22 @@
 //
 // Threads and cancellation: the layer, `next` and the handler given to `next` run on the
 // gather's strand (ctx.executor()); `done` may be called from any thread (it is posted to
-// the strand, so it never completes the attempt inside the call). When the attempt is cancelled (its timeout, the deadline,
-// the gather's cancellation, a hedge that won) ctx.cancellation_slot() is emitted: a layer
-// that holds an attempt (a queue, a wait) installs a handler there and completes promptly
-// with `done`. When the layer calls `next`, the engine clears the slot and gives it to the
-// shard. A second call of `done`, or of the shard's handler, is ignored. A layer must not
-// throw once it has called `next` (before that, an exception fails the attempt).
+// the strand, so it never completes the attempt inside the call). When the attempt is
+// to stop (its timeout, the deadline, the gather's cancellation, a hedge that won)
+// ctx.cancellation_slot() is emitted: a layer that holds an attempt (a queue, a wait)
+// installs a handler there and completes promptly with `done`. Cancelling what is below:
+// as in Asio, a layer may bind a cancellation slot of its own to the handler it gives
+// `next` (asio::bind_cancellation_slot(signal.slot(), handler)); the layers below and the
+// shard then get that slot, and the layer forwards its own ctx.cancellation_slot() to its
+// signal if it wants cancellation from above to pass (sg::timeout does both,
+// sg/policy/timeout.hpp). A handler without a slot passes the layer's slot down: the
+// innermost slot is cleared and given to the shard, so a layer that only held the attempt
+// gives up its handler there. ctx.emit(event) gives an event to the gather's observer and
+// statistics (sg::observe, sg::collect_stats), which take the event types they know. A
+// second call of `done`, or of the shard's handler, is ignored. A layer must not throw
+// once it has called `next` (before that, an exception fails the attempt).
 // Layers apply to pipe.async only. Examples: examples/layers/bulkhead.hpp (a per-shard
-// concurrency limit that queues attempts), examples/layers/request_tag.hpp; the program
+// concurrency limit that queues attempts), examples/layers/decorate.hpp; the program
 // examples/user_layers.cpp; tests/policy/layer.cpp; docs/resilience.md ("Your own layers").
 #pragma once
 
@@ -85,14 +93,31 @@ class attempt_result {
   std::variant<R, attempt_error> v_;
 };
 
+namespace detail {
+// What a context does with ctx.emit(event) when no gather listens (the layer check's stand-in).
+struct no_events {
+  template <class E>
+  void operator()(E const&) const noexcept {}
+};
+}  // namespace detail
+
 // What a layer knows of the attempt it wraps, and where it runs. Executor is the gather's
-// strand. Cheap to copy; valid until the attempt completes.
-template <class Executor>
+// strand; Events forwards ctx.emit(event) to the gather. Cheap to copy; valid until the
+// attempt completes.
+template <class Executor, class Events = detail::no_events>
 class attempt_context {
  public:
+  using executor_type = Executor;
+
   attempt_context(std::size_t shard, std::size_t replica, unsigned attempt, events::attempt_kind kind,
-                  Executor executor, boost::asio::cancellation_slot slot) noexcept
-      : shard_(shard), replica_(replica), attempt_(attempt), kind_(kind), executor_(std::move(executor)), slot_(slot) {}
+                  Executor executor, boost::asio::cancellation_slot slot, Events events = {}) noexcept
+      : shard_(shard),
+        replica_(replica),
+        attempt_(attempt),
+        kind_(kind),
+        executor_(std::move(executor)),
+        slot_(slot),
+        events_(std::move(events)) {}
 
   // The shard's index in the pipeline's shard set.
   std::size_t shard() const noexcept { return shard_; }
@@ -106,6 +131,12 @@ class attempt_context {
   Executor const& executor() const noexcept { return executor_; }
   // Emitted when the attempt is to stop (see the top of this file).
   boost::asio::cancellation_slot cancellation_slot() const noexcept { return slot_; }
+  // Gives `e` to the gather's observer and statistics, if they take events of its type
+  // (sg::events, or a type of the layer's own that the user's observer has an on() for).
+  template <class E>
+  void emit(E const& e) const {
+    events_(e);
+  }
 
  private:
   std::size_t shard_;
@@ -114,6 +145,7 @@ class attempt_context {
   events::attempt_kind kind_;
   Executor executor_;
   boost::asio::cancellation_slot slot_;
+  [[no_unique_address]] Events events_;
 };
 
 // L is an attempt layer: a policy of kind sg::layer_tag. (Whether it can be called as

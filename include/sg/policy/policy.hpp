@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <type_traits>
 
@@ -117,6 +119,18 @@ template <class... Ps>
 inline constexpr bool one_clock =
     (true && ... && (std::is_void_v<policy_clock_t<Ps>> || std::is_same_v<policy_clock_t<Ps>, gather_clock_t<Ps...>>));
 
+}  // namespace detail
+
+// Policies' settings: a duration that must be positive, or std::invalid_argument naming
+// the policy.
+namespace detail {
+template <class Duration>
+void check_positive(Duration d, char const* who) {
+  if (d <= Duration::zero())
+    throw std::invalid_argument(std::string(who) + ": the duration must be positive, got " +
+                                std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) +
+                                " ns");
+}
 }  // namespace detail
 
 }  // namespace sg

@@ -1,4 +1,5 @@
 // sg/policy/time.hpp — sg::deadline and sg::timeout: time limits of an asynchronous gather.
+// (sg::timeout, an attempt layer, is in sg/policy/timeout.hpp, which this header includes.)
 //
 //   auto pipe = sg::scatter(shards)
 //             | sg::with(sg::deadline{200ms}, sg::timeout{50ms})   // the query; each attempt
@@ -23,6 +24,7 @@
 #pragma once
 
 #include <sg/policy/policy.hpp>
+#include <sg/policy/timeout.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -32,30 +34,14 @@
 
 namespace sg {
 
-// Kinds of time limit. async_only: the synchronous pipe(request) cannot enforce them.
+// The kind of the gather's time limit. async_only: the synchronous pipe(request) cannot
+// enforce it.
 struct deadline_tag {
   static constexpr bool async_only = true;
 };
 namespace detail {
 template <>
 inline constexpr bool engine_kind<deadline_tag> = true;
-}  // namespace detail
-struct timeout_tag {
-  static constexpr bool async_only = true;
-};
-namespace detail {
-template <>
-inline constexpr bool engine_kind<timeout_tag> = true;
-}  // namespace detail
-
-namespace detail {
-template <class Duration>
-void check_positive(Duration d, char const* who) {
-  if (d <= Duration::zero())
-    throw std::invalid_argument(std::string(who) + ": the duration must be positive, got " +
-                                std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()) +
-                                " ns");
-}
 }  // namespace detail
 
 // The whole gather must complete within `after` of its start.
@@ -67,17 +53,6 @@ struct deadline {
 
   // Throws std::invalid_argument unless `after` is positive.
   void validate() const { detail::check_positive(after, "sg::deadline"); }
-};
-
-// Each attempt on a shard must complete within `after` of its start.
-template <class Timer = boost::asio::steady_timer>
-struct timeout {
-  using policy_tag = timeout_tag;
-  using timer_type = Timer;
-  typename Timer::duration after;
-
-  // Throws std::invalid_argument unless `after` is positive.
-  void validate() const { detail::check_positive(after, "sg::timeout"); }
 };
 
 }  // namespace sg
