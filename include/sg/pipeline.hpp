@@ -197,6 +197,7 @@ class pipeline {
  public:
   // The shard set as the pipeline sees it (const when the pipeline owns it).
   using set_type = std::remove_reference_t<decltype(std::declval<Holder const&>().get())>;
+  using merge_type = Merge;
 
   constexpr pipeline(Holder holder, Router router, Exec exec, Policies policies, Merge merge)
       : holder_(std::move(holder)),
@@ -208,12 +209,24 @@ class pipeline {
   // Sends `request` to every shard, merges the answers. Throws sg::scatter_error when no
   // shard is targeted or the completion rule is not met; the error carries the partial
   // result. Exceptions thrown by the merge's finish() propagate unchanged.
+  // Over async shards (or a set that mixes them with sync ones) this is pipe.async,
+  // waited for: every policy applies, and the calling thread runs the pipeline's
+  // io_context (sg::on(io.get_executor())) until the gather completes — so a program with
+  // no event loop of its own calls async shards in one line. Needs <sg/exec/async.hpp>
+  // (or <sg/sg.hpp>); not from a handler running on that io_context (use pipe.async there).
   // (A stage is never a request: the constraint keeps `pipe | stage` unambiguous when
   // another library's operator| asks whether the pipeline is callable with the stage.)
   template <class Req>
     requires(!detail::is_stage<Req>)
   auto operator()(Req const& request) const {
-    if constexpr (check<Req>()) {
+    if constexpr (waits_for_async<Req>()) {
+      if constexpr (check_waiting<Req>()) {
+        std::error_code ec;
+        auto result = detail::async_engine<set_type, Req, Policies>::wait(*this, request, ec);
+        if (ec) throw scatter_error(ec, std::move(result));
+        return result;
+      }
+    } else if constexpr (check<Req>()) {
       std::error_code ec;
       auto result = run(request, ec);
       if (ec) throw scatter_error(ec, std::move(result));
@@ -234,7 +247,12 @@ class pipeline {
   template <class Req>
     requires(!detail::is_stage<Req>)
   auto operator()(Req const& request, std::error_code& ec) const {
-    if constexpr (check<Req>()) return run(request, ec);
+    if constexpr (waits_for_async<Req>()) {
+      if constexpr (check_waiting<Req>())
+        return detail::async_engine<set_type, Req, Policies>::wait(*this, request, ec);
+    } else if constexpr (check<Req>()) {
+      return run(request, ec);
+    }
   }
 
   // Sends `request` to every shard asynchronously and merges the answers as they arrive:
@@ -375,6 +393,33 @@ class pipeline {
       return true;
     else
       return std::invocable<decltype(std::declval<Router const&>().key_of) const&, Req const&>;
+  }
+
+  // Whether pipe(request) waits for pipe.async: a shard of the set is not a sync shard for
+  // Req, but every one can be called asynchronously (sg/exec/async.hpp is included).
+  template <class Req>
+  static consteval bool waits_for_async() {
+    if constexpr (shard_set_for<set_type, Req>) {
+      return false;
+    } else if constexpr (!requires { sizeof(detail::async_engine<set_type, Req, Policies>); }) {
+      return false;
+    } else {
+      return requires { typename detail::async_engine<set_type, Req, Policies>::set_traits::type; };
+    }
+  }
+
+  // pipe(request) over async shards: what pipe.async checks, and an executor to wait on.
+  template <class Req>
+  static consteval bool check_waiting() {
+    if constexpr (std::is_same_v<Exec, inline_executor>) {
+      static_assert(detail::always_false<Req>,
+                    "sg: pipe(request) over async shards runs pipe.async and waits: give the pipeline "
+                    "the executor the shards' I/O runs on, sg::on(io.get_executor()), which the call "
+                    "then runs until the gather completes");
+      return false;
+    } else {
+      return check_async<Req>();
+    }
   }
 
   // Every misuse stops here with one sentence, before anything else is instantiated.

@@ -361,3 +361,53 @@ TEST_CASE("a pipeline built for query q runs q: pipe() and pipe.async(token), on
   CHECK(got->value == sg::local::evaluate(top10, all));
   CHECK(got1->value == sg::local::evaluate(top1, all));
 }
+
+TEST_CASE("async: pipe(request) over async shards waits for pipe.async, running the io_context",
+          "[exec][async][blocking]") {
+  asio::io_context io;  // nobody runs it but the call itself
+  std::vector<sg_test::posting_shard> shards{{&io, 10}, {&io, 20}, {&io, 30}};
+  auto pipe = sg::scatter(shards) | sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+  auto g = pipe(1);
+  CHECK(g.value == rows{11, 21, 31});
+  CHECK(g.completeness.complete());
+  // Again: the io_context ran out of work after the first call and is restarted.
+  CHECK(pipe(2).value == rows{12, 22, 32});
+
+  SECTION("a failure throws sg::scatter_error with the partial result, or sets ec") {
+    shards[1].error = std::make_error_code(std::errc::connection_refused);
+    try {
+      (void)pipe(1);
+      FAIL("no exception");
+    } catch (sg::scatter_error const& e) {
+      CHECK(e.code() == sg::errc::partial_result);
+      REQUIRE(e.partial<rows>() != nullptr);
+      CHECK(e.partial<rows>()->value == rows{11, 31});
+    }
+    std::error_code ec;
+    auto partial = pipe(1, ec);
+    CHECK(ec == sg::errc::partial_result);
+    CHECK(partial.value == rows{11, 31});
+    REQUIRE(partial.failures.size() == 1);
+    CHECK(partial.failures[0].shard == 1);
+  }
+  SECTION("every policy of pipe.async applies: a retry after a failure") {
+    std::vector<sg_test::scripted_async_shard> flaky{{&io, 7, {std::make_error_code(std::errc::connection_reset)}},
+                                                      {&io, 8}};
+    auto retrying = sg::scatter(flaky) |
+                    sg::with(sg::retry<>{.max_attempts = 2, .backoff = {.initial = std::chrono::milliseconds(1)}}) |
+                    sg::on(io.get_executor()) | sg::gather(sg::merge::concat());
+    auto r = retrying(0);
+    CHECK(r.value == rows{7, 8});
+    CHECK(*flaky[0].calls == 2);
+  }
+}
+
+TEST_CASE("async: pipe(request) over async shards on a thread pool waits for the pool's threads",
+          "[exec][async][blocking]") {
+  asio::thread_pool pool(2);
+  asio::io_context io;  // the shards post to the handler's executor: the pool's strand
+  std::vector<sg_test::posting_shard> shards{{&io, 1}, {&io, 2}};
+  auto pipe = sg::scatter(shards) | sg::on(pool.get_executor()) | sg::gather(sg::merge::concat());
+  for (int i = 0; i < 20; ++i) CHECK(pipe(i).value == rows{1 + i, 2 + i});
+  pool.join();
+}

@@ -55,6 +55,7 @@
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -62,10 +63,12 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -1286,6 +1289,17 @@ struct async_gather_initiation {
   }
 };
 
+// The io_context an executor runs on: an io_context's executor, or a strand of one; else null.
+template <class Ex>
+boost::asio::io_context* io_context_of(Ex const& ex) noexcept {
+  if constexpr (requires { { ex.context() } -> std::same_as<boost::asio::io_context&>; })
+    return &ex.context();
+  else if constexpr (requires { ex.get_inner_executor(); })
+    return io_context_of(ex.get_inner_executor());
+  else
+    return nullptr;
+}
+
 // pipe.async's engine (the extension point sg/pipeline.hpp declares): what it checks of
 // the set and the policies, and the operation it starts.
 template <class Set, class Req, class Policies>
@@ -1294,6 +1308,46 @@ struct async_engine<Set, Req, Policies, void> {
   using checks = async_policy_checks<Policies, Set, Req>;
   template <class R, class Acc, class Pipeline>
   using initiation = async_gather_initiation<R, Acc, Pipeline>;
+
+  // pipe(request) over async shards: pipe.async, waited for. On an io_context's executor
+  // the calling thread runs that io_context (a slice at a time, so that other threads
+  // running it too cannot leave this one blocked); on any other executor it waits for the
+  // executor's own threads.
+  template <class Pipeline>
+  static auto wait(Pipeline const& pipe, Req const& request, std::error_code& ec) {
+    using result_type = gathered<merge_result_t<typename Pipeline::merge_type, typename set_traits::type>>;
+    struct waiter {
+      std::mutex m;
+      std::condition_variable cv;
+      std::optional<result_type> result;
+      std::error_code ec;
+    };
+    auto w = std::make_shared<waiter>();
+    pipe.async(request, [w](std::error_code e, result_type r) {
+      {
+        std::lock_guard lock(w->m);
+        w->ec = e;
+        w->result.emplace(std::move(r));
+      }
+      w->cv.notify_all();
+    });
+    auto ready = [&] {
+      std::lock_guard lock(w->m);
+      return w->result.has_value();
+    };
+    if (boost::asio::io_context* io = io_context_of(pipe.executor())) {
+      while (!ready()) {
+        if (io->stopped()) io->restart();
+        io->run_one_for(std::chrono::milliseconds(10));
+      }
+    } else {
+      std::unique_lock lock(w->m);
+      w->cv.wait(lock, [&] { return w->result.has_value(); });
+    }
+    std::lock_guard lock(w->m);
+    ec = w->ec;
+    return std::move(*w->result);
+  }
 };
 
 }  // namespace detail
