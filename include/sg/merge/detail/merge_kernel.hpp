@@ -2,21 +2,24 @@
 // merge_tree (sg/merge/merge_tree.hpp), in SIMD registers where the processor allows.
 //
 // merge_prefix<Order>(a, na, b, nb, out, m) writes the first m elements of the stable merge
-// of a and b (a tie goes to a) and says how many it took from each. It splits the work by
+// of a and b (a tie goes to a) and says how many it took from each. It cuts the work by
 // co-rank (the exact position of the stable merge where output element i comes from,
-// found by binary search) into two independent merges run side by side, so that the
-// processor overlaps their dependency chains, and runs each merge with the best kernel:
+// found by binary search) into four independent merges run side by side, so that the
+// processor overlaps their dependency chains, and runs them with the best kernel:
 //  * AVX-512 (avx512f) or AVX2, picked at run time (__builtin_cpu_supports; the build needs
-//    no -m flag): for 4- and 8-byte integers, signed or not, a register of the W largest
-//    elements seen is merged with the next W-block of whichever run has the smaller head
-//    through a bitonic merge network (min/max and lane shuffles), and the W smallest go
-//    out (W = 4 or 8 for int64 under AVX2 / AVX-512, 8 or 16 for int32). When a run has
-//    less than a block left, the co-rank of what was written tells where each run stands,
-//    and the portable loop finishes;
-//  * portable: a branch-free loop (the comparison selects the element and advances one of
-//    two pointers arithmetically), for every other arithmetic type — floating point
-//    included, because a merge network is not stable and -0.0 and 0.0 (equal in sg's
-//    order, sg/order.hpp) or two NaNs must come out in run order, bit for bit.
+//    no -m flag): for 4- and 8-byte integers, signed or not, a register of the W elements
+//    that go last among those read is merged with the next W-block of whichever run has
+//    the head that goes first, through a bitonic merge network (min/max and lane
+//    shuffles), and the W that go first are written (W = 4 or 8 for int64 under AVX2 /
+//    AVX-512, 8 or 16 for int32). When a run has less than a block left, the co-rank of
+//    what was written tells where each run stands, and the portable loop finishes. AVX2
+//    takes 8-byte integers only in merges of avx2_wide_min elements or more (below);
+//  * portable: branch-free loops (the comparison selects the element and advances one of
+//    two pointers arithmetically), four in lockstep where each lane may read one element
+//    past its end (the co-rank guarantees that element makes the merge's own choice), for
+//    every other arithmetic type — floating point included, because a merge network is
+//    not stable and -0.0 and 0.0 (equal in sg's order, sg/order.hpp) or two NaNs must come
+//    out in run order, bit for bit.
 // Every path writes bit for bit what the portable loop writes: equal integers are
 // indistinguishable, and the co-rank split is the stable merge's own. Tests force each
 // path with forced_merge_isa (a path the processor lacks is never run).
