@@ -195,6 +195,15 @@ template <class T>
 inline constexpr bool simd_mergeable = std::is_integral_v<T> && !std::is_same_v<T, bool> &&
                                        (sizeof(T) == 4 || sizeof(T) == 8);
 
+// Whether both runs of a lane hold `blocks` blocks of w elements: compared as addresses,
+// so that no pointer is formed past the end of a run.
+template <class T>
+inline bool has_blocks(merge_lane<T> const& l, std::size_t blocks, std::size_t w) noexcept {
+  const std::size_t bytes = blocks * w * sizeof(T);
+  const auto at = [](T const* p) { return reinterpret_cast<std::uintptr_t>(p); };
+  return at(l.a) + bytes <= at(l.ea) && at(l.b) + bytes <= at(l.eb);
+}
+
 #define SG_MERGE_AVX2 __attribute__((always_inline, target("avx2"))) static inline
 #define SG_MERGE_AVX512 __attribute__((always_inline, target("avx512f"))) static inline
 
@@ -375,7 +384,7 @@ struct avx512_ops<T, 4> {
   template <int Order, class T>                                                                 \
   __attribute__((always_inline, target(TARGET))) inline void NAME##_finish(                      \
       merge_lane<T>& lane, merge_lane<T>& now, typename OPS<T>::vec& top) {                     \
-    while (now.a + OPS<T>::width <= now.ea && now.b + OPS<T>::width <= now.eb) NAME##_step<Order>(now, top); \
+    while (has_blocks(now, 1, OPS<T>::width)) NAME##_step<Order>(now, top);                      \
     const merge_lane<T> from = lane;                                                            \
     const auto written = static_cast<std::size_t>(now.out - from.out);                          \
     const std::size_t n = co_rank<Order>(from.a, static_cast<std::size_t>(from.ea - from.a), from.b, \
@@ -389,9 +398,7 @@ struct avx512_ops<T, 4> {
   __attribute__((target(TARGET))) void NAME(merge_lane<T> (&lanes)[N]) noexcept {                \
     static_assert(N == 2 || N == 4);                                                            \
     constexpr std::size_t w = OPS<T>::width;                                                    \
-    auto room = [](merge_lane<T> const& x, std::size_t blocks) {                                \
-      return x.a + blocks * w <= x.ea && x.b + blocks * w <= x.eb;                              \
-    };                                                                                          \
+    auto room = [](merge_lane<T> const& x, std::size_t blocks) { return has_blocks(x, blocks, w); }; \
     merge_lane<T> l0 = lanes[0], l1 = lanes[1], l2 = lanes[N - 2], l3 = lanes[N - 1];           \
     typename OPS<T>::vec t0, t1, t2, t3;                                                        \
     bool open = room(l0, 2) && room(l1, 2);                                                     \
