@@ -89,6 +89,20 @@ void merge_sg(benchmark::State& state) {
   set_bytes(state);
 }
 
+// The same with the merge tree's SIMD kernels turned off (the portable branch-free loops):
+// what the AVX2 / AVX-512 kernels add (sg/merge/detail/merge_kernel.hpp).
+void merge_sg_portable(benchmark::State& state) {
+  auto const& r = runs(static_cast<std::size_t>(state.range(0)));
+  const auto m = sg::merge::sorted();
+  sg::merge::detail::forced_merge_isa = static_cast<int>(sg::merge::detail::merge_isa::portable);
+  for (auto _ : state) {
+    auto out = m(r);
+    benchmark::DoNotOptimize(out.data());
+  }
+  sg::merge::detail::forced_merge_isa = -1;
+  set_bytes(state);
+}
+
 // As a pipeline calls it: the accumulator is handed each run by move (the copies are made
 // outside the timed region), and checks each as it is added.
 void merge_sg_moved(benchmark::State& state) {
@@ -515,6 +529,7 @@ void hll_merge(benchmark::State& state) {
 
 #define SG_MERGE_ARGS ->Arg(2)->Arg(8)->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond)
 BENCHMARK(merge_sg) SG_MERGE_ARGS;
+BENCHMARK(merge_sg_portable) SG_MERGE_ARGS;
 BENCHMARK(merge_sg_moved) SG_MERGE_ARGS;
 BENCHMARK(merge_sg_into) SG_MERGE_ARGS;
 BENCHMARK(merge_gnu) SG_MERGE_ARGS;

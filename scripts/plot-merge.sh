@@ -4,7 +4,9 @@
 # Installs gnuplot (gnuplot-nox) if it is missing.
 #   build/bench/benchmarks/bench_merge --benchmark_filter='^(merge_(sg|gnu|heap)|copy_floor)/' \
 #       --benchmark_repetitions=3 --benchmark_out=merge.json --benchmark_out_format=json
-#   scripts/plot-merge.sh merge.json docs/merge-throughput.png
+#   SG_BENCH_LOAD="3.5 -> 4.0" scripts/plot-merge.sh merge.json docs/merge-throughput.png
+# The plot says when the run was (the JSON's date) and, from SG_BENCH_LOAD, under what load
+# average (scripts/figures.sh records it around the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 json=${1:?usage: plot-merge.sh RESULT.json OUT.png}
@@ -29,10 +31,12 @@ for k in sorted(rate):
     r = rate[k]
     print(k, *(r.get(n, "NaN") for n in ("merge_sg", "merge_gnu", "merge_heap", "copy_floor")))
 PY
+when=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["context"]["date"])' "$json")
+load=${SG_BENCH_LOAD:-not recorded}
 gnuplot <<GP
 set terminal pngcairo size 800,480 font ",11" noenhanced
 set output "$png"
-set title "Sorted k-way merge of 16M int64 (higher is better)"
+set title "Sorted k-way merge of 16M int64 (higher is better)\nrun $when, load average $load"
 set xlabel "k (runs)"
 set ylabel "million rows per second"
 set logscale x 2

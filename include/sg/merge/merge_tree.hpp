@@ -3,13 +3,15 @@
 //
 // A loser tree spends each of its ⌈log2 k⌉ matches per element on a branch the processor
 // cannot predict (which run wins is data). Here the runs are the leaves of a binary tree
-// whose inner nodes each own a small buffer; a node refills its buffer by merging its two
-// children's data with a loop that has no data-dependent branch (the comparison selects
-// the value and advances one of two pointers arithmetically), running as many steps at
-// once as neither input nor the buffer can run out. Each element still passes ⌈log2 k⌉
-// nodes, but each pass costs a few cycles instead of a mispredicted branch. Buffers total
-// about 256 KiB, so the tree stays in cache. Stable: a tie goes to the left child, and
-// runs are placed left to right in shard order.
+// whose inner nodes each own a small buffer; a node tops its buffer up whenever it is
+// less than half full, merging its two children's data with the two-way kernel of
+// detail/merge_kernel.hpp (a bitonic merge network in AVX2 or AVX-512 registers for 4-
+// and 8-byte integers, chosen at run time; otherwise four branch-free loops side by side,
+// cut apart by co-rank), as many elements at once as neither input nor the buffer can run
+// out. Each element still passes ⌈log2 k⌉ nodes, but each pass costs about a cycle or two
+// instead of a mispredicted branch. Buffers total about 256 KiB, so the tree stays in
+// cache. Stable: a tie goes to the left child, and runs are placed left to right in shard
+// order; every kernel writes the same bits.
 //
 // The order check is fused into the merge: a leaf hands its run to the tree one window at
 // a time (a few KiB, about 256 KiB over all leaves), and checks that window — with its
@@ -25,6 +27,7 @@
 // Example: include/sg/merge/sorted.hpp.
 #pragma once
 
+#include <sg/merge/detail/merge_kernel.hpp>
 #include <sg/merge/order_check.hpp>
 #include <sg/order.hpp>
 
@@ -133,18 +136,23 @@ class merge_tree {
   // std::less and sg::total_less merge alike.
   static bool before(T const& a, T const& b) noexcept { return goes_before<Order>(a, b); }
 
-  // Makes node n hold data, or be finished and empty: an inner node refills its buffer, a
-  // leaf checks and opens its next window.
+  // Keeps node n at least half full, or finished: an inner node tops its buffer up (what
+  // is left moves to the front), a leaf checks and opens its next window. Merging only
+  // from children that hold half a buffer or more keeps each call of the two-way kernel
+  // long (a node refilled only when empty would be asked for a few elements each time one
+  // of its children runs low).
   void ensure(std::size_t n) {
     node& x = nodes_[n];
-    if (x.head != x.tail) return;
+    const auto have = static_cast<std::size_t>(x.tail - x.head);
     if (x.inner) {
-      if (x.done) return;
-      T* end = fill(n, x.buffer, x.buffer + buffer_size_);
+      if (x.done || have >= buffer_size_ / 2) return;
+      if (have != 0 && x.head != x.buffer) std::memmove(x.buffer, x.head, have * sizeof(T));
+      T* const start = x.buffer + have;
+      T* const end = fill(n, start, x.buffer + buffer_size_);
       x.head = x.buffer;
       x.tail = end;
-      if (end == x.buffer) x.done = true;
-    } else if (x.tail != x.end) {
+      if (end == start) x.done = true;
+    } else if (x.tail != x.end && have < window_ / 2) {
       T const* from = x.tail == x.begin ? x.tail : x.tail - 1;  // with the previous window's last
       T const* to = x.tail + std::min(window_, static_cast<std::size_t>(x.end - x.tail));
       if (!in_order<Order>(from, static_cast<std::size_t>(to - from))) [[unlikely]]
@@ -176,17 +184,12 @@ class merge_tree {
         c.head += m;
         continue;
       }
-      // Branch-free: m steps can run with no bounds check (each takes one element).
+      // m outputs can be merged with no bounds check: the SIMD kernel where T has one
+      // (detail/merge_kernel.hpp), else branch-free loops, bit for bit alike.
       const std::size_t m = std::min({space, have_a, have_b});
-      T const* pa = a.head;
-      T const* pb = b.head;
-      for (std::size_t i = 0; i < m; ++i) {
-        const T x = *pa, y = *pb;
-        const bool take_b = before(y, x);  // a tie goes to the left: stable
-        out[i] = take_b ? y : x;
-        pa += !take_b;
-        pb += take_b;
-      }
+      const std::size_t from_a = merge_prefix<Order>(a.head, have_a, b.head, have_b, out, m);
+      T const* pa = a.head + from_a;
+      T const* pb = b.head + (m - from_a);
       out += m;
       a.head = pa;
       b.head = pb;

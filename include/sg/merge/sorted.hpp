@@ -155,8 +155,13 @@ void kway_merge(std::vector<merge_cursor<It, Sentinel>>& src, Comp const& comp, 
     while (current.at != nullptr) {
       if (take(current.source)) return;
       current = head(current.source);
-      for (std::size_t n = (k + current.source) / 2; n >= 1; n /= 2)
-        if (beats(losers[n], current)) std::swap(losers[n], current);
+      // Which of the two goes on is data: selected, not branched on.
+      for (std::size_t n = (k + current.source) / 2; n >= 1; n /= 2) {
+        const player held = losers[n];
+        const bool swap = beats(held, current);
+        losers[n] = swap ? current : held;
+        current = swap ? held : current;
+      }
     }
   } else {
     // Rows that are not objects (a view's prvalues): matches go through the cursors.
