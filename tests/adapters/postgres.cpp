@@ -5,6 +5,7 @@
 #include <sg/agg/count.hpp>
 #include <sg/agg/minmax.hpp>
 #include <sg/agg/sum.hpp>
+#include <sg/agg/variance.hpp>
 #include <sg/exec/async.hpp>
 #include <sg/order.hpp>
 #include <sg/merge/concat.hpp>
@@ -25,7 +26,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -456,7 +459,7 @@ std::string show(std::vector<typed_row> const& rows) {
 
 }  // namespace
 
-TEST_CASE("postgres: typed row queries answer as sg::local::run over all rows", "[adapters][postgres][property]") {
+TEST_CASE("postgres: typed queries of rows and of groups answer as sg::local::run over all rows", "[adapters][postgres][property]") {
   asio::io_context io;
   const auto servers = conninfos();
   SG_SEEDED_RNG(rng);
@@ -576,6 +579,36 @@ TEST_CASE("postgres: typed row queries answer as sg::local::run over all rows", 
                "a global aggregate");
   check_groups(sg::query(sg::where(sg::eq(col<4>, "no such text")), sg::aggregate(agg::count(), agg::sum(col<7>))),
                "a global aggregate of no rows: no row");
+  {  // variance from exact numeric sums: equal to sg's Welford moments up to rounding
+    const auto v = sg::query(sg::group_by(col<6>),
+                             sg::aggregate(agg::count(), agg::variance(col<7>), agg::stddev_pop(col<0>), agg::variance_pop(col<0>)),
+                             sg::order_by(col<0>));
+    auto pipe = sg::scatter(shards) | sg::on(io.get_executor()) | sg::gather(v);
+    using result = sg::gathered<std::vector<decltype(v)::result_row_type<typed_row>>>;
+    std::optional<result> got;
+    pipe.async(v, [&](std::error_code, result r) { got = std::move(r); });
+    io.restart();
+    io.run();
+    INFO(shards[0].sql_of(v).first);
+    REQUIRE(got);
+    auto one_node = sg::local::run(v, all);
+    const auto want = v(std::vector<decltype(one_node)>{std::move(one_node)});
+    REQUIRE(got->value.size() == want.size());
+    auto close = [](double a, double b) {
+      if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+      return std::abs(a - b) <= 1e-9 * std::max({1.0, std::abs(a), std::abs(b)});
+    };
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      auto const& [gk, gn, gv, gs, gp] = got->value[i];
+      auto const& [wk, wn, wv, ws, wp] = want[i];
+      INFO("group " << gk << ": " << gv << " " << wv << ", " << gs << " " << ws << ", " << gp << " " << wp);
+      CHECK(gk == wk);
+      CHECK(gn == wn);
+      CHECK(close(gv, wv));
+      CHECK(close(gs, ws));
+      CHECK(close(gp, wp));
+    }
+  }
   const auto q = sg::query(sg::where(sg::eq(col<4>, std::string("a\0b", 3))));
   CHECK_THROWS_WITH(shards[0].sql_of(q), Catch::Contains("NUL byte"));
 }

@@ -23,15 +23,18 @@
 //  * Grouped queries: GROUP BY the keys, each aggregate as the partial state sg merges —
 //    COUNT(*); SUM of an integer column as numeric, read exactly into sg's 128-bit total
 //    (the int64 overflow check is the coordinator's, at finish); SUM of a float column;
-//    AVG as SUM and COUNT(*); MIN / MAX (text with COLLATE "C"). A global aggregate adds
+//    AVG as SUM and COUNT(*); MIN / MAX (text with COLLATE "C"); variance and stddev of
+//    an integer column as sg's (count, mean, M2), from exact numeric sums (mean = S1 / n,
+//    M2 = (n·S2 − S1²) / n, each rounded once to float8). A global aggregate adds
 //    HAVING COUNT(*) > 0, so no rows give no group, as in sg. HAVING, ORDER BY and LIMIT of
 //    a grouped query are the coordinator's.
 // Parameters go as text ($n::type), answers are read as text, exactly (shortest
 // round-trip floats, NaN, ±Infinity, -0, numeric digits).
 // Limits, each a compile-time sentence: every column a query reads must be a column of
 // the table (a member pointer of Row, sg::named of one, or sg::col<I> of a tuple Row) —
-// PostgreSQL cannot call a C++ projection or a custom predicate; variance,
-// approx_count_distinct (HyperLogLog), approx_quantile (KLL), MIN / MAX of a nullable
+// PostgreSQL cannot call a C++ projection or a custom predicate; variance of a float
+// column (float8 to numeric is not exact), approx_count_distinct (HyperLogLog),
+// approx_quantile (KLL: its state is not computed in SQL), MIN / MAX of a nullable
 // column and groups_colocated() are not rendered here (yet): run those with
 // sg::postgres::sql and SQL of your own (examples/orders_postgres.hpp computes HyperLogLog
 // registers in SQL).
@@ -46,6 +49,7 @@
 #include <sg/adapters/sql.hpp>
 #include <sg/agg/count.hpp>
 #include <sg/agg/sum.hpp>
+#include <sg/agg/variance.hpp>
 #include <sg/detail/type_traits.hpp>
 #include <sg/merge/hash_aggregate.hpp>
 #include <sg/query/local.hpp>
@@ -240,8 +244,10 @@ inline text_param param_text(sql::param const& p) {
 
 // Which sg::agg aggregates PostgreSQL computes, and as what: COUNT(*); SUM of a NOT NULL
 // signed integer column (numeric, read exactly into sg's 128-bit total) or float column;
-// AVG as SUM and COUNT(*); MIN / MAX of a NOT NULL column (text with COLLATE "C").
-enum class pg_aggregate { none, count, sum, avg, min, max };
+// AVG as SUM and COUNT(*); MIN / MAX of a NOT NULL column (text with COLLATE "C");
+// variance and stddev of an integer column as sg's moments (count, mean, M2) from exact
+// numeric sums.
+enum class pg_aggregate { none, count, sum, avg, min, max, variance };
 
 template <class Row, class A>
 constexpr pg_aggregate pg_aggregate_of() {
@@ -256,8 +262,12 @@ constexpr pg_aggregate pg_aggregate_of() {
       constexpr std::string_view name = A::sql_name;
       constexpr bool number = (std::is_integral_v<V> && std::is_signed_v<V> && !std::is_same_v<V, bool>) ||
                               std::is_floating_point_v<V>;
+      constexpr bool integer = std::is_integral_v<V> && !std::is_same_v<V, bool>;
       if constexpr (name == "SUM" && number)
         return pg_aggregate::sum;
+      else if constexpr ((name == "VAR_SAMP" || name == "VAR_POP" || name == "STDDEV_SAMP" || name == "STDDEV_POP") &&
+                         integer && std::is_same_v<agg::state_t<A, Row>, agg::moments>)
+        return pg_aggregate::variance;
       else if constexpr (name == "AVG" && number)
         return pg_aggregate::avg;
       else if constexpr ((name == "MIN" || name == "MAX") && adapters::detail::is_column<V> &&
@@ -306,6 +316,13 @@ std::string pg_aggregate_sql(query_host<Row> const& h, A const& a) {
     std::string col = sql::quote_identifier(*c);
     if constexpr (k == pg_aggregate::sum) return "SUM(" + col + ")";
     if constexpr (k == pg_aggregate::avg) return "SUM(" + col + "), COUNT(*)";
+    if constexpr (k == pg_aggregate::variance) {
+      // sg's moments from exact sums: mean = S1 / n and M2 = (n S2 − S1²) / n in numeric,
+      // one rounding each, to float8.
+      const std::string s1 = "SUM(" + col + "::numeric)", s2 = "SUM(" + col + "::numeric * " + col + ")";
+      return "COUNT(*), (" + s1 + " / COUNT(*))::float8, ((COUNT(*) * " + s2 + " - " + s1 + " * " + s1 +
+             ") / COUNT(*))::float8";
+    }
     if constexpr (sql::detail::is_text<agg::projected_t<std::remove_cvref_t<decltype(a.proj)>, Row>>)
       col = sql::postgres_dialect::text_order(std::move(col));
     return std::string(k == pg_aggregate::min ? "MIN(" : "MAX(") + col + ")";
@@ -331,6 +348,10 @@ void read_state(row_view const& r, int& i, S& s) {
   } else if constexpr (k == pg_aggregate::avg) {
     total(s.total);
     s.count = r.get<std::uint64_t>(i++);
+  } else if constexpr (k == pg_aggregate::variance) {
+    s.count = r.get<std::uint64_t>(i++);
+    s.mean = r.get<double>(i++);
+    s.m2 = r.get<double>(i++);
   } else {
     s = r.get<typename S::value_type>(i++);
   }
@@ -425,8 +446,9 @@ class table_shard {
       static_assert(detail::pg_aggregates_fit<Row, typename Q::aggregates_type>,
                     "sg::postgres::table_shard: an aggregate of the query has no state PostgreSQL's SQL computes "
                     "here: COUNT(*), SUM and AVG of a signed integer or float column, MIN and MAX of a NOT NULL "
-                    "column are; variance, approx_count_distinct, approx_quantile and aggregates of a projection "
-                    "are not (yet): run those with sg::postgres::sql and SQL of your own");
+                    "column, variance and stddev of an integer column are; those of a float column, "
+                    "approx_count_distinct, approx_quantile and aggregates of a projection are not (yet): run those "
+                    "with sg::postgres::sql and SQL of your own");
     }
   }
 
