@@ -1,6 +1,10 @@
 // sg on PostgreSQL: generated orders hash-partitioned by customer over four shards on local
 // PostgreSQL servers. Each shard answers its half of a query in SQL; sg sends the requests
 // concurrently on one thread (libpq's non-blocking API on Asio) and merges the answers.
+// Queries 1, 3 and 4a are typed queries (sg::query): sg::postgres::table_shard renders
+// each shard's SQL (sg/adapters/postgres_query.hpp). Queries 2 (each shard ranks its own
+// customers: groups_colocated, not rendered for PostgreSQL), 4b (HyperLogLog registers in
+// SQL) and 5 (a join) are SQL written by hand, with sg's merges (orders_postgres.hpp).
 // Every answer is checked against the same SQL on one database holding all the rows: exact
 // for integers, 1e-9 relative for averages; the HyperLogLog sketch merged from the shards'
 // registers equals the one database's sketch exactly, and is within 3 standard errors
@@ -15,6 +19,7 @@
 // Exit status 0 when every answer matches, 1 otherwise, 2 on a usage or load error.
 #include "orders_postgres.hpp"
 
+#include <sg/adapters/postgres_query.hpp>
 #include <sg/sg.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -28,6 +33,7 @@
 #include <fstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -46,25 +52,29 @@ awaitable<void> run(std::vector<std::string> servers, std::size_t n, std::size_t
   std::printf("%zu orders over %zu shards on %zu PostgreSQL servers (loaded in %.0f ms)\n\n", n, shard_count,
               std::min(servers.size(), shard_count), check.ms());
   auto const& one = c.one.front();
+  // The same shards answering typed queries on their orders table.
+  const sg::postgres::table<order> orders("orders", {"id", "customer", "region", "cents", "ts"}, "");
+  std::vector<sg::postgres::table_shard<order>> typed;
+  for (auto const& s : c.shards) typed.emplace_back(s, orders);
 
-  {  // 1. Total and average amount by region (two-phase: sums of the shards' counts and sums).
-    auto [request, merge] = db::by_region();
-    auto pipe = sg::scatter(c.shards) | sg::on(ex) | sg::gather(merge);
+  {  // 1. Total and average amount by region (two-phase: the shards' counts and sums, merged).
+    const auto by_region = sg::query(sg::group_by(&order::region),
+                                     sg::aggregate(sg::agg::count(), sg::agg::sum(&order::cents), sg::agg::avg(&order::cents)),
+                                     sg::order_by(sg::col<0>));
+    auto pipe = sg::scatter(typed) | sg::on(ex) | sg::gather(by_region);
     check.start();
-    auto [ec, r] = co_await pipe.async(request, use_awaitable);
+    auto [ec, r] = co_await pipe.async(by_region, use_awaitable);
     const double ms = check.ms();
-    std::ranges::sort(r.value);
     auto want = co_await db::rows_of<std::tuple<std::int32_t, std::int64_t, std::int64_t, double>>(
         one, "SELECT region, count(*), sum(cents), avg(cents)::float8 FROM orders GROUP BY region ORDER BY region");
     bool match = r.value.size() == want.size();
     std::printf("1. orders, total and average by region (two-phase aggregation)\n");
     for (std::size_t i = 0; i < r.value.size(); ++i) {
-      auto const& [region, count, total] = r.value[i];
-      const double mean = static_cast<double>(total) / static_cast<double>(count);
+      auto const& [region, count, total, mean] = r.value[i];
       std::printf("  region %d  %7lld orders  %14.2f total  %8.2f average\n", region, static_cast<long long>(count),
                   static_cast<double>(total) / 100, mean / 100);
       if (i < want.size())
-        match = match && region == std::get<0>(want[i]) && count == std::get<1>(want[i]) &&
+        match = match && region == std::get<0>(want[i]) && std::cmp_equal(count, std::get<1>(want[i])) &&
                 total == std::get<2>(want[i]) && shop::near(mean, std::get<3>(want[i]), 1e-9);
     }
     check.footer(r, ms, match);
@@ -84,21 +94,21 @@ awaitable<void> run(std::vector<std::string> servers, std::size_t n, std::size_t
   }
 
   {  // 3. The latest 100 orders (each shard's latest 100, merged sorted).
-    auto [request, merge] = db::latest();
-    auto pipe = sg::scatter(c.shards) | sg::on(ex) | sg::gather(merge);
+    const auto latest = sg::query(sg::order_by(sg::desc(&order::ts), sg::desc(&order::id)), sg::limit(100));
+    auto pipe = sg::scatter(typed) | sg::on(ex) | sg::gather(latest);
     check.start();
-    auto [ec, r] = co_await pipe.async(request, use_awaitable);
+    auto [ec, r] = co_await pipe.async(latest, use_awaitable);
     const double ms = check.ms();
-    auto want = co_await db::rows_of<order>(one, request.text);
+    auto want = co_await db::rows_of<order>(one, db::latest().first.text);
     check.footer(r, ms, shop::report_latest(r.value, want));
   }
 
   const auto exact = (co_await db::rows_of<std::int64_t>(one, "SELECT count(DISTINCT customer) FROM orders")).at(0);
-  {  // 4a. Distinct customers, exact.
-    auto [request, merge] = db::distinct_customers();
-    auto pipe = sg::scatter(c.shards) | sg::on(ex) | sg::gather(merge);
+  {  // 4a. Distinct customers, exact: each shard's customers (GROUP BY), merged by key.
+    const auto customers = sg::query(sg::group_by(&order::customer));
+    auto pipe = sg::scatter(typed) | sg::on(ex) | sg::gather(customers);
     check.start();
-    auto [ec, r] = co_await pipe.async(request, use_awaitable);
+    auto [ec, r] = co_await pipe.async(customers, use_awaitable);
     const double ms = check.ms();
     std::printf("4a. distinct customers, exact: %zu\n", r.value.size());
     check.footer(r, ms, static_cast<std::int64_t>(r.value.size()) == exact);

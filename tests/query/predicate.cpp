@@ -234,3 +234,59 @@ TEST_CASE("predicate: a character column compares as characters, in short and lo
   CHECK(sg::lt(&letter::c, 'b')(letter{'a'}));
   CHECK_FALSE(sg::lt(&letter::c, 'b')(letter{'b'}));
 }
+
+namespace {
+
+// A visitor of sg::fold_predicate that evaluates a tree as truth(row) does: the fold
+// reaches every node, in text order, and combines children as the tree does.
+struct evaluator {
+  item const& row;
+  std::vector<sg::predicate_kind>* seen;
+
+  template <class N>
+  truth leaf(N const& n) const {
+    seen->push_back(N::node);
+    return n.truth_of(row);
+  }
+  template <class N> truth compare(N const& n) const { return leaf(n); }
+  template <class N> truth between(N const& n) const { return leaf(n); }
+  template <class N> truth in(N const& n) const { return leaf(n); }
+  template <class N> truth like(N const& n) const { return leaf(n); }
+  template <class N> truth null_test(N const& n) const { return leaf(n); }
+  template <class N> truth custom(N const& n) const { return leaf(n); }
+  template <class N>
+  truth logic(N const&, truth l, truth r) const {
+    seen->push_back(N::node);
+    return N::op == sg::logic_op::and_ ? (l && r) : (l || r);
+  }
+  template <class N>
+  truth negation(N const&, truth t) const {
+    seen->push_back(N::node);
+    return !t;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("predicate: fold_predicate visits every node kind, children first, left to right", "[query][predicate]") {
+  using k = sg::predicate_kind;
+  const auto p = (sg::eq(&item::n, 1) || sg::between(&item::maybe, 2, 5)) &&
+                 !(sg::in(&item::n, {1, 2, 3}) && sg::like(&item::name, "a%")) &&
+                 (sg::is_null(&item::maybe) || sg::predicate([](item const& i) { return i.n > 0; }));
+  STATIC_REQUIRE(decltype(sg::eq(&item::n, 1))::node == k::compare);
+  STATIC_REQUIRE(decltype(!sg::eq(&item::n, 1))::node == k::negation);
+  std::vector<k> seen;
+  const item row{1, std::nullopt, "abc"};
+  CHECK(sg::fold_predicate(p, evaluator{row, &seen}) == p.truth_of(row));
+  CHECK(seen == std::vector<k>{k::compare, k::between, k::logic, k::in, k::like, k::logic, k::negation, k::logic,
+                               k::null_test, k::custom, k::logic, k::logic});
+  SG_SEEDED_RNG(rng);
+  for (int i = 0; i < 200; ++i) {
+    const int n = static_cast<int>(rng() % 8);
+    const item r{n, rng() % 3 == 0 ? std::nullopt : std::optional<int>(static_cast<int>(rng() % 8)),
+                 rng() % 2 ? "ab" : "ba"};
+    seen.clear();
+    INFO("row " << i);
+    CHECK(sg::fold_predicate(p, evaluator{r, &seen}) == p.truth_of(r));
+  }
+}

@@ -695,6 +695,25 @@ class shard {
         detail::query_op<Row, Map>{srv_, r.text, std::move(params), r.map}, token, srv_->executor);
   }
 
+  // Runs SQL text with parameters already in libpq's text form (nullopt: NULL), reading
+  // rows of Row as async_execute does: the way in for SQL sg writes itself (typed queries,
+  // sg/adapters/postgres_query.hpp). Completes with void(std::exception_ptr, std::vector<Row>).
+  template <class Row, class Token>
+  auto async_query(std::string text, std::vector<detail::text_param> params, Token&& token) const {
+    static_assert(detail::row_type_fits<Row>(),
+                  "sg::postgres::shard::async_query: Row must be a column type, a std::tuple or an aggregate struct "
+                  "of column types");
+    return boost::asio::async_compose<Token, void(std::exception_ptr, std::vector<Row>)>(
+        detail::query_op<Row, no_map>{srv_, std::move(text), std::move(params), {}}, token, srv_->executor);
+  }
+
+  // async_query, each row read through map(row_view) into a Row.
+  template <class Row, class Map, class Token>
+  auto async_query_mapped(std::string text, std::vector<detail::text_param> params, Map map, Token&& token) const {
+    return boost::asio::async_compose<Token, void(std::exception_ptr, std::vector<Row>)>(
+        detail::query_op<Row, Map>{srv_, std::move(text), std::move(params), std::move(map)}, token, srv_->executor);
+  }
+
   boost::asio::any_io_executor get_executor() const noexcept { return srv_->executor; }
 
   // Connections made so far, and kept idle now (for tests and metrics).

@@ -13,7 +13,9 @@
 // the table's rows read in its scan order (rowid by default) — the same type, the same
 // rows, in the same order where run gives one — so a query gives the same answer on
 // SQLite shards as on in-memory ones (doubles up to rounding: SQLite may fold a group's
-// rows in another order). How each part becomes SQL:
+// rows in another order). The SQL is written by sg::sql's SQLite dialect
+// (sg/adapters/sql.hpp); this header is its host: it names the table's columns and
+// registers the functions that run sg's code where SQL cannot. How each part becomes SQL:
 //  * A column is a member pointer of Row (found among Row's fields by Boost.PFR),
 //    sg::named(name, member pointer), or sg::col<I> of a tuple row: it is read as the
 //    table's column. Any other projection (a lambda) is computed by sg inside SQLite: a
@@ -25,7 +27,7 @@
 //    where GLOB is exact: an ASCII pattern without '_' (GLOB's '?' is one UTF-8
 //    character, sg's '_' one byte), on a value without a NUL byte (GLOB reads a C
 //    string); sg matches the rest — a value with a NUL, any other pattern — in SQLite
-//    (see detail::glob_is_exact). IN lists are bound parameters unless the WHERE would
+//    (see sg::sql::glob_is_exact). IN lists are bound parameters unless the WHERE would
 //    bind more than the connection's SQLITE_LIMIT_VARIABLE_NUMBER, when sg matches them
 //    (SQLite would refuse the statement). Any other predicate is called by sg in SQLite.
 //  * Aggregates: every sg::agg aggregate (and any user aggregate) folds its rows in
@@ -53,6 +55,7 @@
 // tests/adapters/sqlite_query.cpp, examples/orders_sqlite.cpp; docs/adapters.md.
 #pragma once
 
+#include <sg/adapters/sql.hpp>
 #include <sg/adapters/sqlite.hpp>
 #include <sg/merge/hash_aggregate.hpp>
 #include <sg/query/local.hpp>
@@ -89,15 +92,7 @@ namespace sg::sqlite {
 namespace detail {
 
 // "name" with any " doubled: an SQL identifier.
-inline std::string sql_identifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    out += c;
-    if (c == '"') out += '"';
-  }
-  out += '"';
-  return out;
-}
+inline std::string sql_identifier(std::string_view name) { return sql::quote_identifier(name); }
 
 template <class T>
 constexpr char const* sql_type_of() {
@@ -407,98 +402,39 @@ struct callback_tag {};
 
 // --- rendering ----------------------------------------------------------------------------
 
-// A bound parameter.
-using param = std::variant<std::int64_t, double, std::string>;
-
-template <class V>
-inline constexpr bool is_bindable = std::is_arithmetic_v<V> || std::is_same_v<V, std::string>;
-
-template <class V>
-param to_param(V const& v) {
-  if constexpr (std::is_same_v<V, bool>)
-    return std::int64_t{v ? 1 : 0};
-  else if constexpr (std::is_integral_v<V>) {
-    reject_character<V>();
-    // An unsigned value above INT64_MAX compares as the double it rounds to, which is
-    // above every integer SQLite stores, as the value itself is.
-    if (std::in_range<std::int64_t>(v)) return static_cast<std::int64_t>(v);
-    return static_cast<double>(v);
-  } else if constexpr (std::is_floating_point_v<V>)
-    return static_cast<double>(v);
-  else
-    return v;
-}
-
-// Whether a constant is NaN: SQLite cannot bind one (it would be NULL), so a comparison
-// with it is evaluated by sg, in sg's total order (NaN above every number).
-template <class V>
-constexpr bool is_nan_constant(V const& v) {
-  if constexpr (std::is_floating_point_v<V>)
-    return v != v;
-  else
-    return false;
-}
-
-// SQLite refuses a LIKE or GLOB pattern longer than this ("pattern too complex"): its
-// default SQLITE_MAX_LIKE_PATTERN_LENGTH.
-inline constexpr std::size_t glob_pattern_limit = 50000;
-
-// Whether SQLite's GLOB answers exactly as sg's LIKE does for this pattern, on a value
-// without a NUL byte: GLOB reads value and pattern as C strings (they end at a NUL) and
-// walks UTF-8 characters, while sg's LIKE walks bytes. For an ASCII pattern without '_'
-// they agree on any bytes without a NUL, valid UTF-8 or not: an ASCII byte is always a
-// character of its own in SQLite's decoding, so literal bytes line up and '%' ('*')
-// spans the same runs. A pattern with '_' (one byte to sg, one character to GLOB's '?'),
-// a byte above 0x7f or a NUL, or one too long for SQLite, is matched by sg instead.
-inline bool glob_is_exact(std::string_view like, std::size_t glob_size) {
-  if (glob_size > glob_pattern_limit) return false;
-  return std::all_of(like.begin(), like.end(), [](char c) {
-    const auto b = static_cast<unsigned char>(c);
-    return b != 0 && b < 0x80 && c != '_';
-  });
-}
-
-// sg's LIKE pattern as GLOB: '%' is '*', and GLOB's own wildcards are taken literally.
-inline std::string glob_of(std::string_view like) {
-  std::string out;
-  for (char c : like) {
-    if (c == '%')
-      out += '*';
-    else if (c == '*' || c == '?' || c == '[')
-      (out += '[', out += c) += ']';
-    else
-      out += c;
-  }
-  return out;
-}
+// A bound parameter (sg/adapters/sql.hpp).
+using param = sql::param;
 
 struct kind_projection {};
 struct kind_predicate {};
 struct kind_fold {};
 
-// Renders a query's shard-side half as one SELECT over a table, with its parameters and
-// the functions it calls.
+// The host of sg::sql::writer for a query over one table: which projections are the
+// table's columns, and the functions (projections, predicates, aggregates) sg registers
+// for what SQL cannot say. One per statement, with the statement's writer.
 template <class Row>
 class renderer {
  public:
   renderer(table<Row> const& t, Row* scratch) : table_(t), scratch_(scratch) {}
 
-  std::vector<param> params;
+  // The statement's parameters and SQL text (SQLite's dialect of sg::sql).
+  sql::writer<sql::sqlite_dialect> w;
   std::vector<function_binding> functions;
-  // Whether IN lists are bound as parameters; false when they would pass the
-  // connection's limit on parameters (SQLITE_LIMIT_VARIABLE_NUMBER), so sg matches them.
-  bool bind_lists = true;
 
-  std::string all_columns() const {
-    std::string out;
-    for (std::size_t i = 0; i < table_.columns().size(); ++i) out += (i == 0 ? "" : ", ") + sql_identifier(table_.columns()[i]);
-    return out;
+  sql::table_ref table_ref() const { return {table_.name(), table_.columns(), table_.scan_order()}; }
+
+  std::string all_columns() const { return sql::writer<sql::sqlite_dialect>::column_list(table_ref()); }
+
+  // sg::sql's host: the column a projection reads, if it is one of the table's.
+  template <class P>
+  std::optional<std::string> column(P const& p) const {
+    if (auto f = field_index(table_, p)) return table_.columns()[*f];
+    return std::nullopt;
   }
 
-  // A projection as an SQL expression: its column, or a function computing it.
+  // sg::sql's host: a projection that is no column, as a function computing it.
   template <class P>
-  std::string expression(P const& p) {
-    if (auto f = field_index(table_, p)) return sql_identifier(table_.columns()[*f]);
+  std::string projection(P const& p) {
     using value = agg::projected_t<P, Row>;
     static_assert(is_column<value>,
                   "sg::sqlite: a projection that is not a column must give a column type (an integer, bool, "
@@ -506,69 +442,16 @@ class renderer {
     return call<kind_projection, P>(&call_projection<Row, P>, nullptr, nullptr, &p, nullptr, fold_input::row);
   }
 
+  // sg::sql's host: a predicate node SQL cannot express here, as a function sg evaluates.
+  template <class P>
+  std::string opaque(P const& p) {
+    return leaf(p);
+  }
+
   // A predicate as an SQL condition.
   template <class P>
   std::string condition(P const& p) {
-    if constexpr (requires { P::op; p.left; p.right; }) {  // AND, OR
-      std::string out = "(" + condition(p.left);  // parameters in text order: left first
-      out += P::op == logic_op::and_ ? " AND " : " OR ";
-      return out + condition(p.right) + ")";
-    } else if constexpr (requires { p.operand; }) {
-      return "(NOT " + condition(p.operand) + ")";
-    } else if constexpr (requires { P::op; p.column; p.value; }) {
-      if constexpr (is_bindable<decltype(p.value)>) {
-        if (auto f = field_index(table_, p.column); f && !is_nan_constant(p.value)) {
-          static constexpr char const* ops[] = {" = ", " <> ", " < ", " <= ", " > ", " >= "};
-          params.push_back(to_param(p.value));
-          return "(" + sql_identifier(table_.columns()[*f]) + ops[static_cast<int>(P::op)] + "?)";
-        }
-      }
-      return leaf(p);
-    } else if constexpr (requires { p.column; p.lo; p.hi; }) {
-      if constexpr (is_bindable<decltype(p.lo)>) {
-        if (auto f = field_index(table_, p.column); f && !is_nan_constant(p.lo) && !is_nan_constant(p.hi)) {
-          params.push_back(to_param(p.lo));
-          params.push_back(to_param(p.hi));
-          return "(" + sql_identifier(table_.columns()[*f]) + " BETWEEN ? AND ?)";
-        }
-      }
-      return leaf(p);
-    } else if constexpr (requires { p.column; p.values; }) {
-      if constexpr (is_bindable<typename decltype(p.values)::value_type>) {
-        if (auto f = field_index(table_, p.column);
-            f && bind_lists && std::ranges::none_of(p.values, [](auto const& v) { return is_nan_constant(v); })) {
-          const std::string col = sql_identifier(table_.columns()[*f]);
-          if (p.values.empty()) return "(" + col + " IS NULL AND NULL)";  // FALSE, or UNKNOWN for NULL
-          std::string out = "(" + col + " IN (";
-          for (std::size_t i = 0; i < p.values.size(); ++i) {
-            out += i == 0 ? "?" : ", ?";
-            params.push_back(to_param(p.values[i]));
-          }
-          return out + "))";
-        }
-      }
-      return leaf(p);
-    } else if constexpr (requires { p.column; p.pattern; }) {
-      if (auto f = field_index(table_, p.column)) {
-        std::string glob = glob_of(p.pattern);
-        if (glob_is_exact(p.pattern, glob.size())) {
-          // GLOB stops at a NUL byte in the value: a value holding one (found as a byte of
-          // the value as a BLOB, which is exact and costs one scan) is matched by sg.
-          const std::string col = sql_identifier(table_.columns()[*f]);
-          std::string out = "(CASE WHEN instr(CAST(" + col + " AS BLOB), x'00') > 0 THEN " + leaf(p) + " ELSE " +
-                            col + " GLOB ? END)";
-          params.push_back(std::move(glob));
-          return out;
-        }
-      }
-      return leaf(p);
-    } else if constexpr (requires { p.column; p.negated; }) {
-      if (auto f = field_index(table_, p.column))
-        return "(" + sql_identifier(table_.columns()[*f]) + (p.negated ? " IS NOT NULL)" : " IS NULL)");
-      return leaf(p);
-    } else {
-      return leaf(p);
-    }
+    return w.condition<Row>(*this, p);
   }
 
   // An aggregate as an SQL aggregate function giving the index of its state in `sink`.
@@ -579,12 +462,6 @@ class renderer {
     if constexpr (input == fold_input::field) field = field_index(table_, a.proj);
     if (input == fold_input::field && !field) return call<kind_fold, A>(nullptr, &fold_step<Row, A, fold_input::row>, &fold_final, &a, sink, fold_input::row);
     return call<kind_fold, A>(nullptr, &fold_step<Row, A, input>, &fold_final, &a, sink, input, field);
-  }
-
-  void limit(std::string& sql, std::size_t rows) {
-    if (!std::in_range<std::int64_t>(rows)) return;
-    sql += " LIMIT ?";
-    params.push_back(static_cast<std::int64_t>(rows));
   }
 
  private:
@@ -636,14 +513,7 @@ struct sinks_of<std::tuple<S...>> {
   using type = std::tuple<std::vector<S>...>;
 };
 
-// " GROUP BY 1, 2, ..., n": the first n columns of the result.
-inline std::string group_by_ordinals(std::size_t n) {
-  std::string out = " GROUP BY ";
-  for (std::size_t i = 0; i < n; ++i) out += numbered(i == 0 ? "" : ", ", i + 1);
-  return out;
-}
-
-// Binds `params` to the statement's ?1, ?2, ...
+// Binds `params` to the statement's ?1, ?2, ... (SQLite's dialect writes only scalars).
 inline void bind_params(statement& st, std::vector<param> const& params) {
   ::sqlite3_stmt* stmt = st.native_handle();
   ::sqlite3_reset(stmt);
@@ -651,7 +521,16 @@ inline void bind_params(statement& st, std::vector<param> const& params) {
   int i = 0;
   for (auto const& p : params) {
     ++i;
-    std::visit([&](auto const& v) { bind_one(::sqlite3_db_handle(stmt), stmt, i, v); }, p);
+    std::visit([&](auto const& v) {
+      using V = std::remove_cvref_t<decltype(v)>;
+      if constexpr (std::is_same_v<V, bool>)
+        bind_one(::sqlite3_db_handle(stmt), stmt, i, std::int64_t{v ? 1 : 0});
+      else if constexpr (std::is_same_v<V, std::int64_t> || std::is_same_v<V, double> || std::is_same_v<V, std::string> ||
+                         std::is_same_v<V, blob>)
+        bind_one(::sqlite3_db_handle(stmt), stmt, i, v);
+      else
+        bad_input(numbered("parameter ", i) + " is an array, which SQLite cannot bind");
+    }, p);
   }
 }
 
@@ -700,47 +579,19 @@ class table_shard {
   }
 
  private:
+  // Row queries: ORDER BY the sort keys then the scan order, DISTINCT as GROUP BY every
+  // column ordered by each group's first row, LIMIT offset + n (sg::sql::writer).
   template <class Q>
   std::string rows_sql(Q const& q, detail::renderer<Row>& r) const {
-    constexpr bool distinct = has_clause<decltype(q.distinct_part)>;
-    std::string const& scan = table_.scan_order();
-    std::string sql = std::string(distinct && scan.empty() ? "SELECT DISTINCT " : "SELECT ") + r.all_columns() +
-                      " FROM " + detail::sql_identifier(table_.name());
-    if constexpr (has_clause<decltype(q.where_part)>) sql += " WHERE " + r.condition(q.where_part.predicate);
-    if (distinct && !scan.empty()) sql += detail::group_by_ordinals(table_.columns().size());
-    std::string order;
-    if constexpr (has_clause<decltype(q.order_by_part)>) {
-      std::apply([&](auto const&... key) {
-        ((order += (order.empty() ? "" : ", ") + r.expression(key.proj) +
-                   (std::remove_cvref_t<decltype(key)>::descending ? " DESC" : "")), ...);
-      }, q.order_by_part.order.keys);
-    }
-    if (!scan.empty()) order += (order.empty() ? "" : ", ") + (distinct ? "MIN(" + scan + ")" : scan);
-    if (!order.empty()) sql += " ORDER BY " + order;
-    if constexpr (has_clause<decltype(q.limit_part)>)
-      r.limit(sql, q.limit_part.count == 0 ? 0 : q.limit_part.shard_rows());
-    return sql;
+    return r.w.template rows_select<Row>(r, q, r.table_ref());
   }
 
+  // Grouped queries: the keys, then each aggregate's state index from sg's own fold.
   template <class Q, class Sinks>
   std::string grouped_sql(Q const& q, detail::renderer<Row>& r, Sinks& sinks) const {
-    std::string select;
-    std::size_t keys = 0;
-    if constexpr (has_clause<decltype(q.group_by_part)>) {
-      std::apply([&](auto const&... key) {
-        ((select += (select.empty() ? "" : ", ") + r.expression(key)), ...);
-      }, q.group_by_part.keys);
-      keys = std::tuple_size_v<decltype(q.group_by_part.keys)>;
-    }
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      auto const& aggs = q.aggregate_part.aggregates;
-      ((select += (select.empty() ? "" : ", ") + r.fold(boost::hana::at_c<I>(aggs), &std::get<I>(sinks))), ...);
-    }(std::make_index_sequence<std::tuple_size_v<Sinks>>{});
-    if (keys == 0) select += ", COUNT(*)";  // a global aggregate of no rows has no group
-    std::string sql = "SELECT " + select + " FROM " + detail::sql_identifier(table_.name());
-    if constexpr (has_clause<decltype(q.where_part)>) sql += " WHERE " + r.condition(q.where_part.predicate);
-    if (keys > 0) sql += detail::group_by_ordinals(keys);
-    return sql;
+    return r.w.template grouped_select<Row>(r, q, r.table_ref(), [&](auto const& a, auto i) {
+      return r.fold(a, &std::get<decltype(i)::value>(sinks));
+    });
   }
 
   template <class Q>
@@ -754,7 +605,7 @@ class table_shard {
       detail::renderer<Row> probe(table_, &scratch);
       (void)probe.condition(q.where_part.predicate);
       const int limit = ::sqlite3_limit(c.native_handle(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
-      r.bind_lists = probe.params.size() + 1 <= static_cast<std::size_t>(std::max(limit, 0));  // + LIMIT's
+      r.w.bind_lists = probe.w.params.size() + 1 <= static_cast<std::size_t>(std::max(limit, 0));  // + LIMIT's
     }
     if constexpr (!Q::grouped) {
       const std::string sql = rows_sql(q, r);
@@ -800,7 +651,7 @@ class table_shard {
       used.push_back(slot.get());
     }
     statement& st = c.prepare(sql);
-    detail::bind_params(st, r.params);
+    detail::bind_params(st, r.w.params);
     try {
       return read(st);
     } catch (std::system_error const&) {

@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 
@@ -97,11 +98,16 @@ double above(column_stats const* c, V const& value, bool inclusive, selectivity_
   return d.range;
 }
 
-template <class P, class Table>
-double estimate(P const& p, Table const& t, selectivity_defaults const& d) {
-  if constexpr (requires { P::op; p.column; p.value; }) {
+// The estimate of each node, one visitor of sg::fold_predicate.
+template <class Table>
+struct estimator {
+  Table const& t;
+  selectivity_defaults const& d;
+
+  template <class N>
+  double compare(N const& p) const {
     column_stats const* c = t.find(p.column);
-    switch (P::op) {
+    switch (N::op) {
       case compare_op::eq: return equality(c, p.value, d);
       case compare_op::ne: return (c ? 1 - c->null_fraction() : 1.0) - equality(c, p.value, d);
       case compare_op::lt: return below(c, p.value, false, d);
@@ -110,7 +116,9 @@ double estimate(P const& p, Table const& t, selectivity_defaults const& d) {
       case compare_op::ge: return above(c, p.value, true, d);
     }
     return d.opaque;
-  } else if constexpr (requires { p.lo; p.hi; }) {
+  }
+  template <class N>
+  double between(N const& p) const {
     column_stats const* c = t.find(p.column);
     auto lo = as_number(p.lo), hi = as_number(p.hi);
     if (c != nullptr && lo && hi) {
@@ -119,30 +127,48 @@ double estimate(P const& p, Table const& t, selectivity_defaults const& d) {
       if (f_hi && f_lo) return (*f_hi - *f_lo) * (1 - c->null_fraction());
     }
     return d.between;
-  } else if constexpr (requires { p.values; }) {
+  }
+  template <class N>
+  double in(N const& p) const {
     column_stats const* c = t.find(p.column);
     double s = 0;
     for (auto const& v : p.values) s += equality(c, v, d);
     return std::min(s, c ? 1 - c->null_fraction() : 1.0);
-  } else if constexpr (requires { p.pattern; }) {
+  }
+  template <class N>
+  double like(N const& p) const {
     if (std::string_view(p.pattern).find_first_of("%_") == std::string_view::npos)
       return equality(t.find(p.column), p.pattern, d);
     column_stats const* c = t.find(p.column);
     return d.like * (c ? 1 - c->null_fraction() : 1.0);
-  } else if constexpr (requires { p.negated; }) {
+  }
+  template <class N>
+  double null_test(N const& p) const {
     column_stats const* c = t.find(p.column);
     const double null = c ? c->null_fraction() : d.is_null;
     return p.negated ? 1 - null : null;
-  } else if constexpr (requires { p.left; p.right; }) {
-    const double a = clamp01(estimate(p.left, t, d)), b = clamp01(estimate(p.right, t, d));
-    return P::op == logic_op::and_ ? a * b : a + b - a * b;
-  } else if constexpr (requires { p.operand; }) {
-    return 1 - clamp01(estimate(p.operand, t, d));
-  } else if constexpr (requires { p.selectivity; }) {
-    return std::isnan(p.selectivity) ? d.opaque : p.selectivity;
-  } else {
-    return d.opaque;
   }
+  template <class N>
+  double custom(N const& p) const {
+    return std::isnan(p.selectivity) ? d.opaque : p.selectivity;
+  }
+  template <class N>
+  double logic(N const&, double left, double right) const {
+    const double a = clamp01(left), b = clamp01(right);
+    return N::op == logic_op::and_ ? a * b : a + b - a * b;
+  }
+  template <class N>
+  double negation(N const&, double operand) const {
+    return 1 - clamp01(operand);
+  }
+};
+
+template <class P, class Table>
+double estimate(P const& p, Table const& t, selectivity_defaults const& d) {
+  if constexpr (predicate_expression<P>)
+    return fold_predicate(p, estimator<Table>{t, d});
+  else
+    return d.opaque;  // any other callable: opaque
 }
 
 }  // namespace detail

@@ -11,11 +11,15 @@
 // Columns print as their sg::named name, a member pointer as its type (order::<int>), sg::col<I> as
 // "column I", anything else as "a projection"; constants print with operator<< when they
 // have one. Aggregates print their sql_name and state_name when they have them.
+// This header knows a typed query by its declaration (sg/query/fwd.hpp) and reads its
+// predicates through sg::fold_predicate; sg/query/query.hpp includes it, not the reverse.
 // Example: tests/query/query.cpp, docs/queries.md.
 #pragma once
 
 #include <sg/detail/plan_text.hpp>
-#include <sg/query/query.hpp>
+#include <sg/query/fwd.hpp>
+#include <sg/query/order.hpp>
+#include <sg/query/predicate.hpp>
 
 #include <boost/hana/for_each.hpp>
 
@@ -81,31 +85,51 @@ std::string describe_value(V const& v) {
 
 inline constexpr char const* compare_symbols[] = {"=", "<>", "<", "<=", ">", ">="};
 
+// A predicate in words, one visitor of sg::fold_predicate.
+struct predicate_describer {
+  template <class N>
+  std::string compare(N const& n) const {
+    return describe_column(n.column) + " " + compare_symbols[static_cast<int>(N::op)] + " " + describe_value(n.value);
+  }
+  template <class N>
+  std::string between(N const& n) const {
+    return describe_column(n.column) + " BETWEEN " + describe_value(n.lo) + " AND " + describe_value(n.hi);
+  }
+  template <class N>
+  std::string in(N const& n) const {
+    std::string s = describe_column(n.column) + " IN (";
+    for (std::size_t i = 0; i < n.values.size(); ++i) s += (i ? ", " : "") + describe_value(n.values[i]);
+    return s + ")";
+  }
+  template <class N>
+  std::string like(N const& n) const {
+    return describe_column(n.column) + " LIKE " + describe_value(n.pattern);
+  }
+  template <class N>
+  std::string null_test(N const& n) const {
+    return describe_column(n.column) + (n.negated ? " IS NOT NULL" : " IS NULL");
+  }
+  template <class N>
+  std::string custom(N const& n) const {
+    return std::isnan(n.selectivity) ? std::string("a custom predicate")
+                                     : "a custom predicate (selectivity " + describe_value(n.selectivity) + ")";
+  }
+  template <class N>
+  std::string logic(N const&, std::string left, std::string right) const {
+    return "(" + left + (N::op == logic_op::and_ ? " AND " : " OR ") + right + ")";
+  }
+  template <class N>
+  std::string negation(N const&, std::string operand) const {
+    return "NOT " + operand;
+  }
+};
+
 template <class P>
 std::string describe_predicate(P const& p) {
-  if constexpr (requires { P::op; p.column; p.value; }) {
-    return describe_column(p.column) + " " + compare_symbols[static_cast<int>(P::op)] + " " + describe_value(p.value);
-  } else if constexpr (requires { p.lo; p.hi; }) {
-    return describe_column(p.column) + " BETWEEN " + describe_value(p.lo) + " AND " + describe_value(p.hi);
-  } else if constexpr (requires { p.values; }) {
-    std::string s = describe_column(p.column) + " IN (";
-    for (std::size_t i = 0; i < p.values.size(); ++i) s += (i ? ", " : "") + describe_value(p.values[i]);
-    return s + ")";
-  } else if constexpr (requires { p.pattern; }) {
-    return describe_column(p.column) + " LIKE " + describe_value(p.pattern);
-  } else if constexpr (requires { p.negated; }) {
-    return describe_column(p.column) + (p.negated ? " IS NOT NULL" : " IS NULL");
-  } else if constexpr (requires { p.left; p.right; }) {
-    return "(" + describe_predicate(p.left) + (P::op == logic_op::and_ ? " AND " : " OR ") +
-           describe_predicate(p.right) + ")";
-  } else if constexpr (requires { p.operand; }) {
-    return "NOT " + describe_predicate(p.operand);
-  } else if constexpr (requires { p.selectivity; }) {
-    return std::isnan(p.selectivity) ? std::string("a custom predicate")
-                                     : "a custom predicate (selectivity " + describe_value(p.selectivity) + ")";
-  } else {
+  if constexpr (predicate_expression<P>)
+    return fold_predicate(p, predicate_describer{});
+  else
     return "a predicate";
-  }
 }
 
 template <class A>
@@ -142,13 +166,14 @@ std::string describe_keys(std::tuple<Keys...> const& keys) {
 template <class... SortKeys>
 std::string describe_order(lexicographic_order<SortKeys...> const& order) {
   std::string s;
-  std::apply([&](auto const&... k) {
-    ((s += (s.empty() ? "" : ", ") + describe_column(k.proj) + (std::remove_cvref_t<decltype(k)>::descending ? " descending" : "")), ...);
-  }, order.keys);
+  for_each_sort_key(order, [&](auto const& proj, bool descending) {
+    s += (s.empty() ? "" : ", ") + describe_column(proj) + (descending ? " descending" : "");
+  });
   return s;
 }
 
-inline std::string describe_limit(limit_clause const& l) {
+template <class Limit>
+std::string describe_limit(Limit const& l) {
   std::string s = "keep " + std::to_string(l.count) + (l.count == 1 ? " row" : " rows");
   if (l.offset != 0) s += " after skipping " + std::to_string(l.offset);
   return s;

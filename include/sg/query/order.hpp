@@ -105,4 +105,16 @@ struct lexicographic_order {
 };
 
 }  // namespace detail
+
+// sg::for_each_sort_key(order, f): calls f(proj, descending) for each key of an order_by
+// clause's order (q.order_by_part.order), first key first; `descending` is a
+// std::bool_constant, so it is usable in if constexpr. The one walk of a sort-key list
+// that sg::explain and the SQL renderer (sg/adapters/sql.hpp) share.
+template <class... Keys, class F>
+constexpr void for_each_sort_key(detail::lexicographic_order<Keys...> const& order, F&& f) {
+  std::apply([&](auto const&... key) {
+    (f(key.proj, std::bool_constant<std::remove_cvref_t<decltype(key)>::descending>{}), ...);
+  }, order.keys);
+}
+
 }  // namespace sg

@@ -154,6 +154,11 @@ constexpr bool like_match(std::string_view text, std::string_view pattern) noexc
 
 }  // namespace detail
 
+// The kinds of node a predicate tree has: six leaves (a comparison, BETWEEN, IN, LIKE,
+// IS [NOT] NULL, a custom callable) and two inner nodes (AND / OR, NOT). Every node type
+// below names its kind as `node`; sg::fold_predicate dispatches on it.
+enum class predicate_kind : std::uint8_t { compare, between, in, like, null_test, custom, logic, negation };
+
 // How a comparison compares the column (left) with the constant (right).
 enum class compare_op : std::uint8_t { eq, ne, lt, le, gt, ge };
 
@@ -161,6 +166,7 @@ enum class compare_op : std::uint8_t { eq, ne, lt, le, gt, ge };
 template <class Proj, class V, compare_op Op>
 struct compare_predicate {
   using sg_predicate = void;
+  static constexpr predicate_kind node = predicate_kind::compare;
   static constexpr compare_op op = Op;
   Proj column;
   V value;
@@ -189,6 +195,7 @@ struct compare_predicate {
 template <class Proj, class V>
 struct between_predicate {
   using sg_predicate = void;
+  static constexpr predicate_kind node = predicate_kind::between;
   Proj column;
   V lo, hi;
 
@@ -222,6 +229,7 @@ using in_index_t = std::conditional_t<is_integer<V>, boost::unordered_flat_set<V
 template <class Proj, class V>
 struct in_predicate {
   using sg_predicate = void;
+  static constexpr predicate_kind node = predicate_kind::in;
   Proj column;
   std::vector<V> values;
   bool sorted = false;               // values ascending and unique (set by sg::in)
@@ -257,6 +265,7 @@ struct in_predicate {
 template <class Proj>
 struct like_predicate {
   using sg_predicate = void;
+  static constexpr predicate_kind node = predicate_kind::like;
   Proj column;
   std::string pattern;
 
@@ -278,6 +287,7 @@ struct like_predicate {
 template <class Proj>
 struct null_predicate {
   using sg_predicate = void;
+  static constexpr predicate_kind node = predicate_kind::null_test;
   Proj column;
   bool negated = false;
 
@@ -301,6 +311,7 @@ struct null_predicate {
 template <class F>
 struct custom_predicate {
   using sg_predicate = void;
+  static constexpr predicate_kind node = predicate_kind::custom;
   F test;
   double selectivity = std::numeric_limits<double>::quiet_NaN();
 
@@ -322,6 +333,7 @@ enum class logic_op : std::uint8_t { and_, or_ };
 template <class A, class B, logic_op Op>
 struct logic_predicate {
   using sg_predicate = void;
+  static constexpr predicate_kind node = predicate_kind::logic;
   static constexpr logic_op op = Op;
   A left;
   B right;
@@ -349,6 +361,7 @@ struct logic_predicate {
 template <class P>
 struct not_predicate {
   using sg_predicate = void;
+  static constexpr predicate_kind node = predicate_kind::negation;
   P operand;
 
   template <class Row>
@@ -382,6 +395,59 @@ template <class P>
 constexpr not_predicate<std::remove_cvref_t<P>> operator!(P&& p) {
   return {std::forward<P>(p)};
 }
+
+// --- the one walk of a predicate tree ----------------------------------------------------
+
+// sg::fold_predicate(p, v): folds predicate tree p bottom-up with visitor v, the walk that
+// every reader of a predicate (sg::explain, sg::cost::selectivity, the SQL renderer) uses.
+// Each leaf is handed to v by kind — v.compare(n), v.between(n), v.in(n), v.like(n),
+// v.null_test(n), v.custom(n) — and each inner node with its children already folded:
+// v.logic(n, left, right) (n.op is AND or OR) and v.negation(n, operand). The left child is
+// folded before the right, so a visitor that appends to a list (bound parameters) sees
+// the nodes in the text order of the predicate. The leaves' results must share one type R
+// (the result of v.compare or whichever leaf comes first); the walk is a compile-time
+// recursion over the tree's type, one call a node. A visitor that lacks the handler a
+// node needs is a compile-time sentence naming it. Example: tests/query/predicate.cpp.
+struct fold_predicate_fn {
+  template <class P, class V>
+  constexpr decltype(auto) operator()(P const& p, V&& v) const {
+    static_assert(predicate_expression<P>,
+                  "sg::fold_predicate: P is not a predicate of sg/query/predicate.hpp (sg::eq, sg::in, sg::like, "
+                  "sg::predicate(f), &&, ||, !, ...)");
+    constexpr predicate_kind k = P::node;
+    if constexpr (k == predicate_kind::logic) {
+      static_assert(requires { v.logic(p, (*this)(p.left, v), (*this)(p.right, v)); },
+                    "sg::fold_predicate: the visitor has no v.logic(node, left, right) for an AND / OR node");
+      auto left = (*this)(p.left, v);  // left first: the text order
+      auto right = (*this)(p.right, v);
+      return v.logic(p, std::move(left), std::move(right));
+    } else if constexpr (k == predicate_kind::negation) {
+      static_assert(requires { v.negation(p, (*this)(p.operand, v)); },
+                    "sg::fold_predicate: the visitor has no v.negation(node, operand) for a NOT node");
+      return v.negation(p, (*this)(p.operand, v));
+    } else if constexpr (k == predicate_kind::compare) {
+      static_assert(requires { v.compare(p); }, "sg::fold_predicate: the visitor has no v.compare(node) for a comparison");
+      return v.compare(p);
+    } else if constexpr (k == predicate_kind::between) {
+      static_assert(requires { v.between(p); }, "sg::fold_predicate: the visitor has no v.between(node) for BETWEEN");
+      return v.between(p);
+    } else if constexpr (k == predicate_kind::in) {
+      static_assert(requires { v.in(p); }, "sg::fold_predicate: the visitor has no v.in(node) for an IN list");
+      return v.in(p);
+    } else if constexpr (k == predicate_kind::like) {
+      static_assert(requires { v.like(p); }, "sg::fold_predicate: the visitor has no v.like(node) for LIKE");
+      return v.like(p);
+    } else if constexpr (k == predicate_kind::null_test) {
+      static_assert(requires { v.null_test(p); }, "sg::fold_predicate: the visitor has no v.null_test(node) for IS NULL");
+      return v.null_test(p);
+    } else {
+      static_assert(requires { v.custom(p); },
+                    "sg::fold_predicate: the visitor has no v.custom(node) for a custom predicate (sg::predicate(f))");
+      return v.custom(p);
+    }
+  }
+};
+inline constexpr fold_predicate_fn fold_predicate{};
 
 // --- builders ---------------------------------------------------------------------------
 

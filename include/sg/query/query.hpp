@@ -56,6 +56,8 @@
 #include <sg/merge/sorted.hpp>
 #include <sg/merge/top_k.hpp>
 #include <sg/order.hpp>
+#include <sg/query/explain.hpp>  // sg::explain(q) and the plan text sg::collect_stats shows
+#include <sg/query/fwd.hpp>
 #include <sg/query/order.hpp>
 #include <sg/query/predicate.hpp>
 
@@ -82,9 +84,6 @@ namespace sg {
 // --- clauses ------------------------------------------------------------------------------
 
 enum class clause_kind { where, group_by, aggregate, having, distinct, order_by, limit, colocated };
-
-// An absent clause.
-struct no_clause {};
 
 template <class P>
 struct where_clause {
@@ -191,10 +190,6 @@ constexpr limit_clause limit(std::size_t count, std::size_t offset = 0) noexcept
 constexpr colocated_clause groups_colocated() noexcept { return {}; }
 
 // --- the query --------------------------------------------------------------------------
-
-// Whether a query has a clause (T is not no_clause).
-template <class T>
-inline constexpr bool has_clause = !std::is_same_v<T, no_clause>;
 
 namespace detail {
 
@@ -447,6 +442,7 @@ struct aggregates_of<aggregate_clause<Aggs...>> {
 }  // namespace detail
 
 // A query: one member per clause, no_clause where absent. Built by sg::query(...).
+// (Declared in sg/query/fwd.hpp.)
 template <class Where, class GroupBy, class Aggregate, class Having, class Distinct, class OrderBy, class Limit,
           class Colocated>
 struct typed_query {
@@ -605,7 +601,3 @@ template <class... C>
 inline constexpr bool is_query<typed_query<C...>> = true;
 
 }  // namespace sg
-
-// sg::explain(q), here so that every user of a typed query has its plan text (for
-// sg::collect_stats): explain.hpp includes this header first.
-#include <sg/query/explain.hpp>
