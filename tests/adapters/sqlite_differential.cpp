@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <iomanip>
 #include <limits>
 #include <optional>
 #include <random>
@@ -69,7 +70,12 @@ const std::vector<std::int64_t> int_pool{0, 1, -1, 7, 42, -1000, i64_min, i64_ma
 const std::vector<double> quarter_pool{0.0, -0.0, 0.25, -1.5, 2.0, 1e6, -3.75, inf, -inf};
 const std::vector<double> wide_pool{0.0,  -0.0, 1.0, -1.0, std::numeric_limits<double>::max(),
                                     std::numeric_limits<double>::lowest(), std::numeric_limits<double>::denorm_min(),
-                                    -std::numeric_limits<double>::denorm_min(), 1e-300, inf, -inf, 3.5};
+                                    -std::numeric_limits<double>::denorm_min(), 1e-300, inf, -inf, 3.5,
+                                    9223372036854775808.0 /* 2^63 */, -9223372036854775808.0, 9223372036854774784.0};
+// Doubles compared with the integer columns: at and around the int64 extremes (2^63 is
+// one above INT64_MAX, which no double holds), fractions, infinities.
+const std::vector<double> int_double_pool{9223372036854775808.0, -9223372036854775808.0, 9223372036854774784.0,
+                                          -9223372036854774784.0, 1.5, -0.5, 7.0, 42.0, -0.0, inf, -inf};
 const std::vector<std::string> text_pool{"",      "a",           "ab",         "a\0b"s,     "\0"s,     "b\0"s,
                                          "Ab",    "\xc3\xa9",    "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "e*u",
                                          "[x]",   "a%b",         "a_b",        "\xf0\x9f\x98\x80", "\xff\xfe"};
@@ -174,8 +180,10 @@ void show(std::ostream& os, T const& v) {
     }, v);
     os << ')';
   } else if constexpr (std::is_floating_point_v<T>) {
-    os << (std::signbit(v) && v == 0 ? "-0.0" : "") ;
-    if (!(std::signbit(v) && v == 0)) os << v;
+    if (std::signbit(v) && v == 0)
+      os << "-0.0";
+    else
+      os << std::setprecision(17) << v;
   } else if constexpr (std::is_same_v<T, bool>) {
     os << (v ? "true" : "false");
   } else if constexpr (requires { os << v; }) {
@@ -365,6 +373,16 @@ void filters(fixture& f, std::mt19937_64& rng) {
          sg::in(col<3>, std::vector<double>{some_double(wide_pool, rng), some_double(wide_pool, rng),
                                             some_double(wide_pool, rng)}),
          "od in (..)");
+  // Integers against doubles and doubles against integers: compared exactly, as SQLite does.
+  filter(f, rng, sg::eq(col<0>, some_double(int_double_pool, rng)), "i = double c");
+  filter(f, rng, sg::lt(col<0>, some_double(int_double_pool, rng)) || sg::ge(col<1>, some_double(int_double_pool, rng)),
+         "i < double c or oi >= double c");
+  filter(f, rng, sg::between(col<1>, some_double(int_double_pool, rng), some_double(int_double_pool, rng)),
+         "oi between doubles");
+  filter(f, rng, sg::in(col<0>, std::vector<double>{some_double(int_double_pool, rng), some_double(int_double_pool, rng)}),
+         "i in (doubles)");
+  filter(f, rng, sg::eq(col<3>, pick(int_pool, rng)) || sg::gt(col<2>, pick(int_pool, rng)), "od = int c or d > int c");
+  filter(f, rng, sg::le(col<3>, pick(int_pool, rng)), "od <= int c");
   filter(f, rng, sg::eq(col<4>, pick(text_pool, rng)), "s = c");
   filter(f, rng, sg::lt(col<4>, pick(text_pool, rng)) || sg::ge(col<5>, pick(text_pool, rng)), "s < c or os >= c");
   filter(f, rng, sg::in(col<5>, std::vector<std::string>{pick(text_pool, rng), pick(text_pool, rng)}), "os in (..)");
@@ -473,4 +491,62 @@ TEST_CASE("sqlite differential: a NaN never enters a table, and the rows before 
     }
     CHECK(s.execute(sg::query()).empty());
   }
+}
+
+// Found by the differential test: sg compared an integer column with a double constant by
+// converting the integer to double (INT64_MAX = 2^63, 2^53 + 1 = 2^53), SQLite compares
+// the two exactly; an in-memory shard and a SQLite shard gave different rows.
+TEST_CASE("sqlite differential: an integer column compares with a double constant exactly, as SQLite does",
+          "[adapters][sqlite][differential]") {
+  const double two63 = 9223372036854775808.0, two53 = 9007199254740992.0;
+  const std::vector<row> rows{{i64_max, i64_max, two53, two63, "", std::nullopt, false, 0},
+                              {i64_max - 1, std::nullopt, -0.0, -two63, "", std::nullopt, false, 0},
+                              {9007199254740993, 9007199254740993, 0.5, 1.0, "", std::nullopt, false, 0},
+                              {i64_min, i64_min, -inf, inf, "", std::nullopt, false, 0},
+                              {0, 0, 0.0, -0.0, "", std::nullopt, false, 0}};
+  sq::table_shard<row> s(":memory:", the_table);
+  the_table.create(s.database().connection_unlocked());
+  the_table.insert(s.database().connection_unlocked(), rows);
+  auto ids = [](std::vector<row> const& r) {
+    std::vector<std::int64_t> out;
+    for (auto const& x : r) out.push_back(std::get<0>(x));
+    return out;
+  };
+  auto same = [&](auto const& q, std::vector<std::int64_t> const& want) {
+    INFO(s.sql_of(q));
+    CHECK(ids(sg::local::run(q, rows)) == want);
+    CHECK(ids(s.execute(q)) == want);
+  };
+  same(sg::query(sg::where(sg::eq(col<0>, two63))), {});
+  same(sg::query(sg::where(sg::lt(col<0>, two63))), {i64_max, i64_max - 1, 9007199254740993, i64_min, 0});
+  same(sg::query(sg::where(sg::ge(col<1>, two63))), {});
+  same(sg::query(sg::where(sg::eq(col<0>, -two63))), {i64_min});
+  same(sg::query(sg::where(sg::gt(col<0>, two53))), {i64_max, i64_max - 1, 9007199254740993});
+  same(sg::query(sg::where(sg::eq(col<1>, two53))), {});
+  same(sg::query(sg::where(sg::le(col<0>, -0.5))), {i64_min});
+  same(sg::query(sg::where(sg::between(col<0>, -0.0, 0.0))), {0});
+  same(sg::query(sg::where(sg::in(col<0>, std::vector<double>{two63, -two63, 0.0}))), {i64_min, 0});
+  same(sg::query(sg::where(sg::lt(col<0>, inf) && sg::gt(col<0>, -inf))),
+       {i64_max, i64_max - 1, 9007199254740993, i64_min, 0});
+  same(sg::query(sg::where(sg::lt(col<0>, qnan))), {i64_max, i64_max - 1, 9007199254740993, i64_min, 0});
+  // A double column against an integer constant, the other way round.
+  same(sg::query(sg::where(sg::eq(col<3>, i64_max))), {});
+  same(sg::query(sg::where(sg::gt(col<3>, i64_max))), {i64_max, i64_min});
+  same(sg::query(sg::where(sg::eq(col<2>, std::int64_t{9007199254740993}))), {});
+  same(sg::query(sg::where(sg::ge(col<3>, i64_min))), {i64_max, i64_max - 1, 9007199254740993, i64_min, 0});
+  // The comparison itself, at the edges of the integer types.
+  using sg::detail::value_equal, sg::detail::value_less;
+  CHECK_FALSE(value_equal(i64_max, two63));
+  CHECK(value_less(i64_max, two63));
+  CHECK(value_equal(i64_min, -two63));
+  CHECK_FALSE(value_less(-two63, i64_min));
+  CHECK(value_less(std::numeric_limits<std::uint64_t>::max(), 18446744073709551616.0));
+  CHECK(value_less(std::uint64_t{0}, 0.5));
+  CHECK(value_less(-0.5, std::uint64_t{0}));
+  CHECK(value_equal(std::int32_t{7}, 7.0f));
+  CHECK(value_less(std::int32_t{16777217}, 16777218.0f));
+  CHECK_FALSE(value_equal(std::int32_t{16777217}, 16777216.0f));
+  CHECK(value_less(std::int64_t{3}, qnan));
+  CHECK_FALSE(value_less(qnan, std::int64_t{3}));
+  CHECK_FALSE(value_equal(qnan, std::int64_t{3}));
 }
