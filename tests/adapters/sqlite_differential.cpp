@@ -71,7 +71,12 @@ const std::vector<double> quarter_pool{0.0, -0.0, 0.25, -1.5, 2.0, 1e6, -3.75, i
 const std::vector<double> wide_pool{0.0,  -0.0, 1.0, -1.0, std::numeric_limits<double>::max(),
                                     std::numeric_limits<double>::lowest(), std::numeric_limits<double>::denorm_min(),
                                     -std::numeric_limits<double>::denorm_min(), 1e-300, inf, -inf, 3.5,
-                                    9223372036854775808.0 /* 2^63 */, -9223372036854775808.0, 9223372036854774784.0};
+                                    9223372036854775808.0 /* 2^63 */, -9223372036854775808.0, 9223372036854774784.0,
+                                    18446744073709551616.0 /* 2^64 */, 18446744073709549568.0};
+// Unsigned constants above INT64_MAX, which SQLite cannot bind as integers: some a double
+// holds exactly, some not.
+const std::vector<std::uint64_t> unsigned_pool{9223372036854775808u, 9223372036854775809u, 18446744073709551615u,
+                                               18446744073709549568u, 18446744073709549569u, 0u, 42u};
 // Doubles compared with the integer columns: at and around the int64 extremes (2^63 is
 // one above INT64_MAX, which no double holds), fractions, infinities.
 const std::vector<double> int_double_pool{9223372036854775808.0, -9223372036854775808.0, 9223372036854774784.0,
@@ -383,6 +388,16 @@ void filters(fixture& f, std::mt19937_64& rng) {
          "i in (doubles)");
   filter(f, rng, sg::eq(col<3>, pick(int_pool, rng)) || sg::gt(col<2>, pick(int_pool, rng)), "od = int c or d > int c");
   filter(f, rng, sg::le(col<3>, pick(int_pool, rng)), "od <= int c");
+  filter(f, rng, sg::eq(col<3>, pick(unsigned_pool, rng)) || sg::lt(col<0>, pick(unsigned_pool, rng)),
+         "od = unsigned c or i < unsigned c");
+  filter(f, rng, sg::between(col<3>, pick(unsigned_pool, rng), pick(unsigned_pool, rng)), "od between unsigned");
+  filter(f, rng, sg::in(col<3>, std::vector<std::uint64_t>{pick(unsigned_pool, rng), pick(unsigned_pool, rng)}),
+         "od in (unsigned)");
+  filter(f, rng, sg::ge(col<3>, pick(unsigned_pool, rng)), "od >= unsigned c");
+  // Projections sg computes inside SQLite (lambdas), and sg::named columns.
+  filter(f, rng, sg::eq([](row const& r) { return std::get<7>(r) % 2; }, 0) && sg::gt(sg::named("k", col<7>), -2),
+         "lambda(k) = c and named k > c");
+  filter(f, rng, sg::predicate([](row const& r) { return std::get<4>(r).size() > 2; }), "predicate(size(s) > 2)");
   filter(f, rng, sg::eq(col<4>, pick(text_pool, rng)), "s = c");
   filter(f, rng, sg::lt(col<4>, pick(text_pool, rng)) || sg::ge(col<5>, pick(text_pool, rng)), "s < c or os >= c");
   filter(f, rng, sg::in(col<5>, std::vector<std::string>{pick(text_pool, rng), pick(text_pool, rng)}), "os in (..)");
@@ -402,6 +417,8 @@ void row_shapes(fixture& f, std::mt19937_64& rng) {
   check(f, sg::query(sg::order_by(col<4>, sg::desc(col<2>), sg::desc(col<1>)), sg::limit(n)), compare::exact,
         "order by s, d desc, oi desc limit");
   check(f, sg::query(sg::order_by(sg::desc(col<0>), col<7>)), compare::exact, "order by i desc, k");
+  check(f, sg::query(sg::order_by(sg::desc([](row const& r) { return std::get<2>(r) * 2.0; }), col<0>)),
+        compare::exact, "order by lambda(d) desc, i");
   check(f, sg::query(sg::distinct()), compare::exact, "distinct");
   check(f, sg::query(sg::distinct(), sg::order_by(col<2>), sg::limit(n, off)), compare::exact,
         "distinct order by d limit");
@@ -430,6 +447,10 @@ void grouped_shapes(fixture& f, std::mt19937_64& rng) {
         compare::grouped, "group by d, oi: min/max of nullable double");
   check(f, sg::query(sg::group_by(col<5>), sg::aggregate(count(), approx_count_distinct(col<4>, 8))),
         compare::grouped, "group by os: approx_count_distinct");
+  check(f, sg::query(sg::group_by([](row const& r) { return std::get<2>(r) * -1.0; }),
+                     sg::aggregate(count(), sum([](row const& r) { return std::int64_t{std::get<7>(r)} * 3; }),
+                                   max([](row const& r) { return std::get<4>(r) + "!"; }))),
+        compare::grouped, "group by lambda(d): count, sum(lambda), max(lambda)");
   // Global aggregates (no rows: no group).
   check(f, sg::query(sg::where(sg::gt(col<7>, static_cast<std::int32_t>(rng() % 5) - 2)),
                      sg::aggregate(count(), sum(col<7>), min(col<3>), max(col<3>), min(col<4>), max(col<2>))),
@@ -534,6 +555,18 @@ TEST_CASE("sqlite differential: an integer column compares with a double constan
   same(sg::query(sg::where(sg::gt(col<3>, i64_max))), {i64_max, i64_min});
   same(sg::query(sg::where(sg::eq(col<2>, std::int64_t{9007199254740993}))), {});
   same(sg::query(sg::where(sg::ge(col<3>, i64_min))), {i64_max, i64_max - 1, 9007199254740993, i64_min, 0});
+  // An unsigned constant above INT64_MAX against a REAL column: bound as the double it
+  // rounds to, it would equal that double; sg evaluates it when no double holds it.
+  same(sg::query(sg::where(sg::eq(col<3>, std::uint64_t{9223372036854775809u}))), {});
+  same(sg::query(sg::where(sg::eq(col<3>, std::uint64_t{9223372036854775808u}))), {i64_max});
+  same(sg::query(sg::where(sg::lt(col<3>, std::uint64_t{9223372036854775809u}))),
+       {i64_max, i64_max - 1, 9007199254740993, 0});
+  same(sg::query(sg::where(sg::in(col<3>, std::vector<std::uint64_t>{9223372036854775809u, 1u}))),
+       {9007199254740993});
+  CHECK(s.sql_of(sg::query(sg::where(sg::eq(col<3>, std::uint64_t{9223372036854775808u})))).find("\"od\" = ?") !=
+        std::string::npos);
+  CHECK(s.sql_of(sg::query(sg::where(sg::eq(col<3>, std::uint64_t{9223372036854775809u})))).find("sg_f") !=
+        std::string::npos);
   // The comparison itself, at the edges of the integer types.
   using sg::detail::value_equal, sg::detail::value_less;
   CHECK_FALSE(value_equal(i64_max, two63));

@@ -21,7 +21,8 @@
 //    the projection. sg::named's name is only for sg::explain.
 //  * WHERE: comparisons, BETWEEN, IN, IS NULL and AND / OR / NOT become SQL with bound
 //    parameters (SQL's three-valued logic is sg's), except a comparison with a NaN
-//    constant, which sg evaluates (SQLite has no NaN); LIKE becomes a case-sensitive GLOB
+//    constant (SQLite has no NaN) or with an unsigned constant above INT64_MAX that no
+//    double holds (SQLite would compare the rounded double), which sg evaluates; LIKE becomes a case-sensitive GLOB
 //    where GLOB is exact: an ASCII pattern without '_' (GLOB's '?' is one UTF-8
 //    character, sg's '_' one byte), on a value without a NUL byte (GLOB reads a C
 //    string); sg matches the rest — a value with a NUL, any other pattern — in SQLite
@@ -429,14 +430,22 @@ param to_param(V const& v) {
     return v;
 }
 
-// Whether a constant is NaN: SQLite cannot bind one (it would be NULL), so a comparison
-// with it is evaluated by sg, in sg's total order (NaN above every number).
+// Whether a constant binds as a parameter SQLite compares exactly as sg does. Not a NaN
+// (SQLite would bind NULL), nor an unsigned value above INT64_MAX that no double holds
+// (bound as the double it rounds to, it would equal a REAL column holding that double;
+// sg compares exactly): a comparison with such a constant is evaluated by sg.
 template <class V>
-constexpr bool is_nan_constant(V const& v) {
-  if constexpr (std::is_floating_point_v<V>)
-    return v != v;
-  else
-    return false;
+constexpr bool binds_exactly(V const& v) {
+  if constexpr (std::is_floating_point_v<V>) {
+    return v == v;
+  } else if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+    if (std::in_range<std::int64_t>(v)) return true;
+    constexpr double two64 = 18446744073709551616.0;
+    const double d = static_cast<double>(v);
+    return d < two64 && std::cmp_equal(static_cast<std::uint64_t>(d), v);
+  } else {
+    return true;
+  }
 }
 
 // SQLite refuses a LIKE or GLOB pattern longer than this ("pattern too complex"): its
@@ -517,7 +526,7 @@ class renderer {
       return "(NOT " + condition(p.operand) + ")";
     } else if constexpr (requires { P::op; p.column; p.value; }) {
       if constexpr (is_bindable<decltype(p.value)>) {
-        if (auto f = field_index(table_, p.column); f && !is_nan_constant(p.value)) {
+        if (auto f = field_index(table_, p.column); f && binds_exactly(p.value)) {
           static constexpr char const* ops[] = {" = ", " <> ", " < ", " <= ", " > ", " >= "};
           params.push_back(to_param(p.value));
           return "(" + sql_identifier(table_.columns()[*f]) + ops[static_cast<int>(P::op)] + "?)";
@@ -526,7 +535,7 @@ class renderer {
       return leaf(p);
     } else if constexpr (requires { p.column; p.lo; p.hi; }) {
       if constexpr (is_bindable<decltype(p.lo)>) {
-        if (auto f = field_index(table_, p.column); f && !is_nan_constant(p.lo) && !is_nan_constant(p.hi)) {
+        if (auto f = field_index(table_, p.column); f && binds_exactly(p.lo) && binds_exactly(p.hi)) {
           params.push_back(to_param(p.lo));
           params.push_back(to_param(p.hi));
           return "(" + sql_identifier(table_.columns()[*f]) + " BETWEEN ? AND ?)";
@@ -536,7 +545,7 @@ class renderer {
     } else if constexpr (requires { p.column; p.values; }) {
       if constexpr (is_bindable<typename decltype(p.values)::value_type>) {
         if (auto f = field_index(table_, p.column);
-            f && bind_lists && std::ranges::none_of(p.values, [](auto const& v) { return is_nan_constant(v); })) {
+            f && bind_lists && std::ranges::all_of(p.values, [](auto const& v) { return binds_exactly(v); })) {
           const std::string col = sql_identifier(table_.columns()[*f]);
           if (p.values.empty()) return "(" + col + " IS NULL AND NULL)";  // FALSE, or UNKNOWN for NULL
           std::string out = "(" + col + " IN (";
