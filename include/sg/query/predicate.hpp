@@ -17,7 +17,8 @@
 // WHERE only when the predicate is TRUE (so `!sg::eq(col, 3)` skips NULL rows, as in SQL).
 // truth(row) gives the three-valued answer, p(row) whether the row passes. Comparisons
 // use the column's own operators (== and <), so strings compare with string literals;
-// two integers compare by value whatever their signedness (a count > 0u or > 0 alike).
+// two integers compare by value whatever their signedness (a count > 0u or > 0 alike),
+// and an integer with a floating-point value exactly (INT64_MAX < 2^63, as SQLite has it).
 // Floating point compares in sg's total order, as PostgreSQL's float8 operators do
 // (sg/order.hpp; docs/reliability.md): NaN = NaN is TRUE, NaN > every number (+inf
 // included), -0.0 = 0.0; so sg::gt(col, 1.0) passes NaN rows and sg::lt does not.
