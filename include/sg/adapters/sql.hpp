@@ -97,6 +97,25 @@ param to_param(V const& v) {
     return v;
 }
 
+namespace detail {
+// Whether the parameter to_param makes of a constant holds it exactly: an unsigned value
+// above INT64_MAX becomes the double it rounds to, exact only when a double holds it.
+// Bound inexactly it would equal a floating-point column holding that double, where sg
+// compares exactly: a comparison with such a constant is evaluated by the host instead.
+template <class V>
+constexpr bool exact_param(V const& v) {
+  if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+    if (std::in_range<std::int64_t>(v)) return true;
+    constexpr double two64 = 18446744073709551616.0;
+    const double d = static_cast<double>(v);
+    return d < two64 && std::cmp_equal(static_cast<std::uint64_t>(d), v);
+  } else {
+    (void)v;
+    return true;
+  }
+}
+}  // namespace detail
+
 // "name" with any " doubled: an SQL identifier, in both dialects.
 inline std::string quote_identifier(std::string_view name) {
   std::string out = "\"";
@@ -186,7 +205,7 @@ struct sqlite_dialect {
 
   template <class V>
   static bool binds(V const& v) {
-    return !detail::is_nan(v);  // SQLite would bind NaN as NULL
+    return !detail::is_nan(v) && detail::exact_param(v);  // SQLite would bind NaN as NULL
   }
 
   // The expression a text column's ordering comparisons and sort keys use.
@@ -234,8 +253,8 @@ struct postgres_dialect {
   }
 
   template <class V>
-  static bool binds(V const&) {
-    return true;  // NaN is a float8 value
+  static bool binds(V const& v) {
+    return detail::exact_param(v);  // NaN is a float8 value
   }
 
   static std::string text_order(std::string col) { return col + " COLLATE \"C\""; }

@@ -23,7 +23,8 @@
 //    the projection. sg::named's name is only for sg::explain.
 //  * WHERE: comparisons, BETWEEN, IN, IS NULL and AND / OR / NOT become SQL with bound
 //    parameters (SQL's three-valued logic is sg's), except a comparison with a NaN
-//    constant, which sg evaluates (SQLite has no NaN); LIKE becomes a case-sensitive GLOB
+//    constant (SQLite has no NaN) or with an unsigned constant above INT64_MAX that no
+//    double holds (SQLite would compare the rounded double), which sg evaluates; LIKE becomes a case-sensitive GLOB
 //    where GLOB is exact: an ASCII pattern without '_' (GLOB's '?' is one UTF-8
 //    character, sg's '_' one byte), on a value without a NUL byte (GLOB reads a C
 //    string); sg matches the rest — a value with a NUL, any other pattern — in SQLite

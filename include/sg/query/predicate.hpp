@@ -17,7 +17,8 @@
 // WHERE only when the predicate is TRUE (so `!sg::eq(col, 3)` skips NULL rows, as in SQL).
 // truth(row) gives the three-valued answer, p(row) whether the row passes. Comparisons
 // use the column's own operators (== and <), so strings compare with string literals;
-// two integers compare by value whatever their signedness (a count > 0u or > 0 alike).
+// two integers compare by value whatever their signedness (a count > 0u or > 0 alike),
+// and an integer with a floating-point value exactly (INT64_MAX < 2^63, as SQLite has it).
 // Floating point compares in sg's total order, as PostgreSQL's float8 operators do
 // (sg/order.hpp; docs/reliability.md): NaN = NaN is TRUE, NaN > every number (+inf
 // included), -0.0 = 0.0; so sg::gt(col, 1.0) passes NaN rows and sg::lt does not.
@@ -92,13 +93,40 @@ template <class V>
 using stored_constant_t =
     std::conditional_t<std::is_convertible_v<V, std::string_view>, std::string, std::remove_cvref_t<V>>;
 
+// An integer i against a floating-point f that is not NaN, exactly (-1, 0, 1 for i < f,
+// i == f, i > f): no rounding of i to f's type, so INT64_MAX is below 2^63 (which is what
+// it rounds to as a double) and 2^53 + 1 is above 2^53. SQLite compares INTEGER with REAL
+// exactly too; sg::sqlite binds such constants and must agree.
+template <class I, class F>
+constexpr int compare_integer_float(I i, F f) {
+  using L = long double;
+  if (f != f) return -1;  // NaN: above every number (not reached through value_less)
+  // [lo, hi) holds every value of I, and both ends are exact powers of two in F (or ±inf).
+  const L lo = std::is_signed_v<I> ? -static_cast<L>(std::numeric_limits<I>::max()) - 1 : L(0);
+  const L hi = (static_cast<L>(std::numeric_limits<I>::max() / 2) + 1) * 2;
+  const L x = static_cast<L>(f);
+  if (x < lo) return 1;
+  if (x >= hi) return -1;
+  // lo <= x < hi: trunc(x) fits I exactly.
+  const L t = x < 0 ? -static_cast<L>(static_cast<std::uintmax_t>(-x)) : static_cast<L>(static_cast<std::uintmax_t>(x));
+  const I whole = static_cast<I>(t);
+  if (std::cmp_less(i, whole)) return -1;
+  if (std::cmp_less(whole, i)) return 1;
+  return x > t ? -1 : x < t ? 1 : 0;
+}
+
 // a == b and a < b, exact across signedness for two integers (std::cmp_equal, cmp_less:
-// a count compared with -1 is greater, not equal to a huge unsigned value), and in sg's
-// total order for floating point (sg/order.hpp: NaN equals NaN and is above every number).
+// a count compared with -1 is greater, not equal to a huge unsigned value), exact between
+// an integer and a floating-point value (compare_integer_float), and in sg's total order
+// for floating point (sg/order.hpp: NaN equals NaN and is above every number).
 template <class A, class B>
 constexpr bool value_equal(A const& a, B const& b) {
   if constexpr (is_integer<A> && is_integer<B>)
     return std::cmp_equal(a, b);
+  else if constexpr (is_integer<A> && std::is_floating_point_v<B>)
+    return b == b && compare_integer_float(a, b) == 0;
+  else if constexpr (std::is_floating_point_v<A> && is_integer<B>)
+    return a == a && compare_integer_float(b, a) == 0;
   else
     return total_equal(a, b);
 }
@@ -106,6 +134,10 @@ template <class A, class B>
 constexpr bool value_less(A const& a, B const& b) {
   if constexpr (is_integer<A> && is_integer<B>)
     return std::cmp_less(a, b);
+  else if constexpr (is_integer<A> && std::is_floating_point_v<B>)
+    return b != b || compare_integer_float(a, b) < 0;  // NaN above every number
+  else if constexpr (std::is_floating_point_v<A> && is_integer<B>)
+    return a == a && compare_integer_float(b, a) > 0;
   else
     return total_less(a, b);
 }
