@@ -111,18 +111,7 @@ class table {
   // The index of the field `member` is (an aggregate struct Row), or none.
   template <class M, class C>
   std::optional<std::size_t> field_of(M C::*member) const {
-    if constexpr (adapters::detail::is_tuple<Row> || !std::is_same_v<C, Row>) {
-      return std::nullopt;
-    } else {
-      const Row probe{};
-      auto const* target = static_cast<void const*>(std::addressof(probe.*member));
-      std::optional<std::size_t> found;
-      boost::pfr::for_each_field(probe, [&](auto const& field, std::size_t i) {
-        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(field)>, M>)
-          if (static_cast<void const*>(std::addressof(field)) == target) found = i;
-      });
-      return found;
-    }
+    return adapters::detail::field_of<Row>(member);
   }
 
  private:

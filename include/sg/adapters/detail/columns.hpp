@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -121,6 +122,24 @@ auto mapped_request(Map map, std::string text, P&&... params) {
   using row = std::remove_cvref_t<std::invoke_result_t<Map const&, RowView const&>>;
   return sql_request<Adapter, row, Map, stored_param_t<P>...>{std::move(text), {std::forward<P>(params)...},
                                                               std::move(map)};
+}
+
+// The index of the field `member` names in an aggregate struct Row (the field at the
+// member's address in a Row), or none for a tuple row or a member of another type.
+template <class Row, class M, class C>
+std::optional<std::size_t> field_of(M C::*member) {
+  if constexpr (is_tuple<Row> || !std::is_same_v<C, Row>) {
+    return std::nullopt;
+  } else {
+    const Row probe{};
+    auto const* target = static_cast<void const*>(std::addressof(probe.*member));
+    std::optional<std::size_t> found;
+    boost::pfr::for_each_field(probe, [&](auto const& field, std::size_t i) {
+      if constexpr (std::is_same_v<std::remove_cvref_t<decltype(field)>, M>)
+        if (static_cast<void const*>(std::addressof(field)) == target) found = i;
+    });
+    return found;
+  }
 }
 
 }  // namespace sg::adapters::detail
