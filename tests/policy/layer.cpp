@@ -418,7 +418,9 @@ struct impatient {
     };
     auto op = std::make_shared<op_state>(ctx.executor(), std::move(done));
     if (auto above = ctx.cancellation_slot(); above.is_connected())  // cancellation from above passes
-      above.assign([op](asio::cancellation_type type) { op->below.emit(type); });
+      above.assign([weak = std::weak_ptr(op)](asio::cancellation_type type) {  // weakly: see sg/policy/layer.hpp
+        if (auto alive = weak.lock()) alive->below.emit(type);
+      });
     op->timer.expires_after(patience);
     op->timer.async_wait([op, ctx](std::error_code ec) {
       if (ec) return;

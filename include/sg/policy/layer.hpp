@@ -39,7 +39,9 @@
 // `next` (asio::bind_cancellation_slot(signal.slot(), handler)); the layers below and the
 // shard then get that slot, and the layer forwards its own ctx.cancellation_slot() to its
 // signal if it wants cancellation from above to pass (sg::timeout does both,
-// sg/policy/timeout.hpp). A handler without a slot passes the layer's slot down: the
+// sg/policy/timeout.hpp) — capturing its state weakly there: the slot belongs to the layer
+// above and outlives the attempt, and a strong capture of state that owns `done` is a
+// reference cycle (a leak). A handler without a slot passes the layer's slot down: the
 // innermost slot is cleared and given to the shard, so a layer that only held the attempt
 // gives up its handler there. ctx.emit(event) gives an event to the gather's observer and
 // statistics (sg::observe, sg::collect_stats), which take the event types they know. A

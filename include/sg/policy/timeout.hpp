@@ -76,8 +76,12 @@ struct timeout {
   template <class Ctx, class Req, class Next, class Done>
   void operator()(Ctx const& ctx, Req const& request, Next next, Done done) const {
     auto op = std::make_shared<detail::timeout_op<Timer, Done>>(ctx.executor(), std::move(done));
+    // Weakly: the handler lives in the slot of the layer above, which may outlive this
+    // attempt, and op owns `done`, which may own that layer: a strong capture is a cycle.
     if (auto above = ctx.cancellation_slot(); above.is_connected())
-      above.assign([op](boost::asio::cancellation_type type) { op->below.emit(type); });
+      above.assign([weak = std::weak_ptr(op)](boost::asio::cancellation_type type) {
+        if (auto alive = weak.lock()) alive->below.emit(type);
+      });
     op->timer.expires_after(after);
     op->timer.async_wait([op, ctx](std::error_code ec) {
       if (ec || op->finished) return;  // cancelled: the call completed first
