@@ -179,11 +179,14 @@ struct bulkhead {
                                              "bulkhead: shard " + std::to_string(shard) + " is at its limit and its queue is full"});
         return;
       case bulkhead_limits::admission::queued:
-        ctx.cancellation_slot().assign([w, l, shard, id](boost::asio::cancellation_type) {
-          if (w->over) return;
-          w->over = true;
+        // Weakly: the slot belongs to the layer above (sg::timeout's, say) and outlives the
+        // attempt, and w owns done, which owns that layer's state: a strong capture is a cycle.
+        ctx.cancellation_slot().assign([weak = std::weak_ptr(w), l, shard, id](boost::asio::cancellation_type) {
+          auto waiter = weak.lock();
+          if (!waiter || waiter->over) return;
+          waiter->over = true;
           l->leave(shard, id);  // if the permit is already on its way, the resume passes it on
-          std::move(w->done)(sg::attempt_error{std::make_error_code(std::errc::operation_canceled),
+          std::move(waiter->done)(sg::attempt_error{std::make_error_code(std::errc::operation_canceled),
                                                "bulkhead: cancelled while waiting for a permit"});
         });
         return;
